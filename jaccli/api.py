@@ -1,0 +1,109 @@
+"""One call from text to answer: `compute(text, wrt, shapes, values, layout) -> Result`.
+
+Parsing, shape inference, differentiation (numerator layout), the single transpose for
+denominator layout, and evaluation when values are given. The CLI, the renderer and the
+serializer only ever see a `Result`. NumPy is imported only when there are values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import sizes
+from .derive import jacobian as derive_jacobian
+from .errors import ShapeProblem
+from .expr import Expr, describe_shape
+from .jacobians import Jacobian, hstack
+from .shapes import infer
+from .syntax import parse
+
+LAYOUTS = ("numerator", "denominator")
+MAX_LISTED = 10 ** 5   # SPEC.md: numbers are listed in JSON up to this many entries
+
+
+@dataclass
+class JacobianResult:
+    wrt: str
+    jacobian: Jacobian          # in the chosen layout
+    value: object = None        # evaluate.DiagonalValue | DenseValue | None
+
+
+@dataclass
+class Result:
+    expression: str
+    layout: str
+    tree: Expr
+    output_shape: tuple
+    variables: dict             # name -> shape, in order of first appearance
+    jacobians: list[JacobianResult]
+    warnings: list[str] = field(default_factory=list)
+    values: dict = field(default_factory=dict)
+
+
+def kind_of(shape) -> str:
+    return ("scalar", "vector", "matrix")[len(shape)]
+
+
+def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numerator") -> Result:
+    """Differentiate `text`.
+
+    wrt:    list of groups, each a list of names (`--wrt x,y` is one group of two);
+            None for every scalar and vector variable of the expression.
+    shapes: name -> shape tuple (`--shape`); values: name -> ndarray (`--at`).
+    """
+    assert layout in LAYOUTS
+    shapes = dict(shapes or {})
+    values = dict(values or {})
+    declared = _declarations(shapes, values)
+    tree = parse(text)
+    names_in_expression = tree.variables()
+    extra = [n for group in (wrt or []) for n in group if n not in names_in_expression]
+    typed, variable_shapes = infer(tree, declared, extra)
+    warnings: list[str] = []
+    if wrt is None:
+        wrt = [[n] for n in names_in_expression if len(variable_shapes[n]) < 2]
+    for n in dict.fromkeys(extra):
+        warnings.append(f"{n} does not appear in the expression: its Jacobian is zero")
+
+    results = []
+    for group in wrt:
+        blocks = [derive_jacobian(typed, n, variable_shapes[n]) for n in group]
+        j = hstack(blocks)
+        if layout == "denominator":
+            j = j.T
+        results.append(JacobianResult(",".join(group), j))
+
+    variables = {n: variable_shapes[n] for n in names_in_expression + list(dict.fromkeys(extra))}
+    result = Result(text, layout, typed, typed.shape, variables, results, warnings, values)
+    if values:
+        _evaluate(result)
+    return result
+
+
+def _declarations(shapes: dict, values: dict) -> dict:
+    declared = dict(shapes)
+    for name, value in values.items():
+        shape = tuple(value.shape)
+        if name in shapes:
+            want = shapes[name]
+            if len(want) != len(shape) or any(sizes.is_concrete(w) and w != s for w, s in zip(want, shape)):
+                raise ShapeProblem(f"the value of {name} is {describe_shape(shape)}, but --shape "
+                                   f"declares {describe_shape(want)}")
+        declared[name] = shape
+    return declared
+
+
+def _evaluate(result: Result) -> None:
+    import numpy as np
+
+    from .evaluate import Evaluator, NotEvaluable
+
+    for name, value in result.values.items():
+        if not np.all(np.isfinite(value)):
+            result.warnings.append(f"the value of {name} is not finite everywhere (NaN or infinity)")
+    ev = Evaluator(result.values)
+    for jr in result.jacobians:
+        try:
+            jr.value = ev.jacobian(jr.jacobian)
+        except NotEvaluable:
+            jr.value = None
+    result.warnings.extend(dict.fromkeys(ev.warnings))

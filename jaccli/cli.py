@@ -1,0 +1,143 @@
+"""The command line: click options in, a `Result` out to the renderer (Rich) or to JSON.
+
+Only long options exist, so any expression may begin with '-': `parse_args` sends every
+argument that is not one of our options to the EXPRESSION. Domain errors become exit
+status 1 (with a JSON error object under --json), command-line errors exit 2 (click).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from . import __version__
+from .errors import JacError
+
+LAYOUTS = ("numerator", "denominator")
+EXAMPLES = """\b
+Examples (Parr & Howard, "The Matrix Calculus You Need For Deep Learning"):
+  jac "max(0, w@x + b)" --wrt w --wrt b          the neuron's gradient
+  jac "w * x" --at w=1,2,3 --at x=4,5,6          element-wise: diag(x), diag(w)
+  jac "W @ x" --wrt x --shape W=3x4             a matrix-vector product: W
+  jac "w @ x" --wrt w --layout denominator      layouts: x instead of x'
+  jac "[3*x^2*y, 2*x + y^8]" --wrt x,y --shape x=scalar --shape y=scalar
+  jac "softmax(x)" --at x=1,2,3 --json | jq '.jacobians[0].value'
+  printf 'x*y\\nsin(x)\\n' | jac - --json         one JSON line per expression
+
+\b
+Closed forms use the input language plus: I (identity), 0, 1 (vector of ones),
+diag(v), ' (transpose), step(v) (1 where v > 0), sign(v), kron(A, B), vec(A).
+"""
+
+_VALUE_OPTIONS = ("--wrt", "--shape", "--at", "--layout", "--save")
+_FLAG_OPTIONS = ("--json", "--help", "--version")
+
+
+class JacCommand(click.Command):
+    def parse_args(self, ctx, args):
+        """Everything that is not one of our long options is the expression, even '-x'."""
+        options, positional = [], []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            name = arg.split("=", 1)[0]
+            if arg == "--":
+                positional.extend(args[i + 1:])
+                break
+            if name in _VALUE_OPTIONS and "=" in arg or arg in _FLAG_OPTIONS:
+                options.append(arg)
+            elif arg in _VALUE_OPTIONS:
+                options.extend(args[i:i + 2])
+                i += 1
+            else:
+                positional.append(arg)
+            i += 1
+        return super().parse_args(ctx, options + ["--"] + positional)
+
+
+def _assignments(option: str):
+    def convert(ctx, param, items):
+        from .inputs import split_assignment
+        out = []
+        for item in items:
+            try:
+                out.append(split_assignment(item, option))
+            except ValueError as e:
+                raise click.BadParameter(str(e)) from None
+        return out
+    return convert
+
+
+def _shapes(ctx, param, items):
+    from .inputs import parse_shape, split_assignment
+    out = {}
+    for item in items:
+        try:
+            name, spec = split_assignment(item, "--shape")
+            out[name] = parse_shape(spec)
+        except ValueError as e:
+            raise click.BadParameter(str(e)) from None
+    return out
+
+
+def _wrt(ctx, param, items):
+    from .inputs import parse_wrt
+    try:
+        return parse_wrt(items) if items else None
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+@click.command(cls=JacCommand, epilog=EXAMPLES, context_settings={"max_content_width": 100})
+@click.argument("expression", required=False)
+@click.option("--wrt", multiple=True, callback=_wrt, metavar="NAME[,NAME]",
+              help="Differentiate with respect to NAME (repeatable); x,y stacks [x; y]. "
+                   "Default: every scalar and vector variable.")
+@click.option("--shape", "shapes", multiple=True, callback=_shapes, metavar="NAME=SPEC",
+              help="Declare a shape: scalar, N, MxN or M,N (symbols: n, m,n).")
+@click.option("--at", "at", multiple=True, callback=_assignments("--at"), metavar="NAME=VALUE",
+              help="A value: 0.5, 1,2,3, [1,2,3], [[1,2],[3,4]] or @FILE (.npy, .json, text).")
+@click.option("--layout", type=click.Choice(LAYOUTS), default="numerator", show_default=True,
+              help="Jacobian layout (denominator is the transpose).")
+@click.option("--json", "as_json", is_flag=True, help="Write JSON (batch mode: one object per line).")
+@click.option("--save", type=click.Path(dir_okay=False), metavar="FILE.npz",
+              help="Also write each Jacobian's numbers to a NumPy archive.")
+@click.version_option(__version__, "--version", prog_name="jac")
+@click.help_option("--help")
+def command(expression, wrt, shapes, at, layout, as_json, save):
+    """Jacobians of vector expressions: shape, closed form, diagonal or not, numbers.
+
+    EXPRESSION uses + - * / ^ (element-wise), @ (matrix product), ' (transpose),
+    [a, b] (vectors), and sin cos tan exp log sqrt tanh sigmoid relu abs max min
+    sum mean norm softmax logsumexp dot. Use - to read one expression per line.
+    """
+    if expression is None:
+        raise click.UsageError("give an EXPRESSION (or - to read expressions from stdin)")
+    from .session import Session
+    session = Session(wrt=wrt, shapes=shapes, at=at, layout=layout, as_json=as_json, save=save)
+    if expression == "-":
+        status = session.batch(sys.stdin)
+    else:
+        status = session.one(expression)
+    sys.exit(status)
+
+
+def main():
+    try:
+        command.main(prog_name="jac", standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        sys.exit(130)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+
+
+def _quiet_broken_pipe():
+    """`jac ... | head -1`: stop quietly once the reader has gone."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+    sys.exit(0)

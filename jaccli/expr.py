@@ -1,0 +1,385 @@
+"""Expressions: frozen, hashable nodes, their shapes, and smart constructors.
+
+One vocabulary runs through jac: the grammar's aliases, the `op` of a node and the keys of
+the rule table in `rules.py` are the same words (`add`, `mul`, `matmul`, `sin`, `sum` ...).
+
+A node built by the parser is untyped (`shape is None`). Shape inference (`shapes.py`)
+rebuilds it with `typed`, which checks operands and records the node's shape:
+`()` scalar, `(n,)` vector, `(m, n)` matrix. Closed-form derivatives are built from the same
+nodes through the smart constructors below (`add`, `mul`, ...), which simplify as they go
+and always keep the exact shape, so a closed form can be evaluated, printed, and
+differentiated again.
+"""
+from __future__ import annotations
+
+from . import sizes
+from .errors import ShapeProblem
+
+ELEMENTWISE_FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sigmoid",
+                         "relu", "abs", "step", "sign")
+BINARY_FUNCTIONS = ("max", "min", "dot")
+REDUCTIONS = ("sum", "mean", "norm", "logsumexp")
+VECTOR_FUNCTIONS = ("softmax",)
+FUNCTIONS = ELEMENTWISE_FUNCTIONS + BINARY_FUNCTIONS + REDUCTIONS + VECTOR_FUNCTIONS
+ARITY = {**{f: 1 for f in ELEMENTWISE_FUNCTIONS + REDUCTIONS + VECTOR_FUNCTIONS},
+         **{f: 2 for f in BINARY_FUNCTIONS}}
+ELEMENTWISE_BINARY = ("mul", "div", "pow", "max", "min")
+# Ops whose operands get the vector/matrix default of SPEC.md shape rule 1.
+SHAPING_OPS = ("matmul", "dot") + REDUCTIONS + VECTOR_FUNCTIONS
+
+
+class Expr:
+    """An expression node. Equality and hash are structural; `shape` and `column` ride along."""
+
+    __slots__ = ("op", "args", "value", "shape", "column", "_hash")
+
+    def __init__(self, op: str, args: tuple = (), value=None, shape=None, column=None):
+        set_ = object.__setattr__
+        set_(self, "op", op)
+        set_(self, "args", tuple(args))
+        set_(self, "value", value)
+        set_(self, "shape", shape)
+        set_(self, "column", column)
+        set_(self, "_hash", hash((op, value, self.args)))
+
+    def __setattr__(self, key, value):
+        raise AttributeError("Expr is immutable")
+
+    def __hash__(self):
+        return self._hash
+
+    def __eq__(self, other):
+        if self is other:
+            return True
+        return (isinstance(other, Expr) and self._hash == other._hash and self.op == other.op
+                and self.value == other.value and self.args == other.args)
+
+    def __repr__(self):
+        from .notation import ascii_form
+        return f"Expr({ascii_form(self)!r})"
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == ()
+
+    def variables(self) -> list[str]:
+        """Names of the variables in order of first appearance (iterative: no recursion limit)."""
+        seen: dict[str, None] = {}
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            if node.op == "var":
+                seen.setdefault(node.value, None)
+            stack.extend(reversed(node.args))
+        return list(seen)
+
+
+# ---------------------------------------------------------------- shapes of operations
+
+def describe_shape(shape) -> str:
+    if shape == ():
+        return "a scalar"
+    if len(shape) == 1:
+        return f"a vector of length {shape[0]}"
+    return f"a {shape[0]}x{shape[1]} matrix"
+
+
+def _mismatch(op_word: str, a: Expr, b: Expr, why: str = "") -> ShapeProblem:
+    from .notation import ascii_form
+    msg = (f"cannot apply {op_word} to {ascii_form(a)!s} ({describe_shape(a.shape)}) and "
+           f"{ascii_form(b)} ({describe_shape(b.shape)})")
+    return ShapeProblem(msg + (f": {why}" if why else ""), column=b.column or a.column)
+
+
+OP_WORDS = {"add": "'+'", "mul": "'*'", "div": "'/'", "pow": "'^'", "max": "max", "min": "min",
+            "matmul": "'@'", "dot": "the dot product"}
+
+
+def broadcast_shape(op: str, args) -> tuple:
+    """Element-wise operations: scalars broadcast, everything else must match exactly."""
+    shape: tuple = ()
+    first = None
+    for a in args:
+        if a.shape == ():
+            continue
+        if first is None:
+            first, shape = a, a.shape
+        elif a.shape != shape:
+            why = "element-wise operands must have the same shape (a scalar broadcasts)"
+            raise _mismatch(OP_WORDS.get(op, op), first, a, why)
+    return shape
+
+
+def infer_shape(op: str, args, value):
+    """The shape of `op(*args)`, or a ShapeProblem naming both operands."""
+    if op == "num" or op == "dim":
+        return ()
+    if op in ("ones", "zeros"):
+        return value
+    if op in ("add",) + ELEMENTWISE_BINARY:
+        return broadcast_shape(op, args)
+    if op in ("neg",) + ELEMENTWISE_FUNCTIONS:
+        return args[0].shape
+    if op == "transpose":
+        s = args[0].shape
+        if len(s) == 1:
+            return (1, s[0])
+        if len(s) == 2:
+            return (s[1],) if s[0] == 1 else (s[1], s[0])
+        return ()
+    if op == "vec":
+        s = args[0].shape
+        return (sizes.product(s),) if s else (1,)
+    if op == "matmul":
+        a, b = args
+        sa, sb = a.shape, b.shape
+        if sa == () or sb == ():
+            raise _mismatch("'@'", a, b, "'@' needs vectors or matrices; use '*' to scale")
+        inner_a = sa[-1]
+        inner_b = sb[0]
+        if inner_a != inner_b:
+            raise _mismatch("'@'", a, b, f"inner sizes {inner_a} and {inner_b} differ")
+        if len(sa) == 1 and len(sb) == 1:
+            return ()
+        if len(sa) == 1:
+            return (sb[1],)
+        if len(sb) == 1:
+            return () if sa[0] == 1 else (sa[0],)
+        return (sa[0], sb[1])
+    if op == "dot":
+        a, b = args
+        if len(a.shape) != 1 or len(b.shape) != 1:
+            raise _mismatch("the dot product", a, b, "it needs two vectors")
+        if a.shape != b.shape:
+            raise _mismatch("the dot product", a, b, "the vectors differ in length")
+        return ()
+    if op in REDUCTIONS:
+        if op == "norm" and len(args[0].shape) == 2:
+            raise ShapeProblem("norm needs a vector (the Euclidean norm)", column=args[0].column)
+        return ()
+    if op == "softmax":
+        if len(args[0].shape) != 1:
+            raise ShapeProblem(f"softmax needs a vector, not {describe_shape(args[0].shape)}",
+                               column=args[0].column)
+        return args[0].shape
+    if op == "vector":
+        for a in args:
+            if a.shape != ():
+                raise ShapeProblem(f"a vector literal [...] is built from scalars, but an entry is "
+                                   f"{describe_shape(a.shape)}", column=a.column)
+        return (len(args),)
+    raise AssertionError(f"unknown op {op}")
+
+
+def typed(op: str, args=(), value=None, column=None) -> Expr:
+    """A node with its shape checked and recorded; no simplification."""
+    args = tuple(args)
+    return Expr(op, args, value, infer_shape(op, args, value), column)
+
+
+# ---------------------------------------------------------------- leaves
+
+def num(value: float) -> Expr:
+    return Expr("num", (), float(value), ())
+
+
+def var(name: str, shape) -> Expr:
+    return Expr("var", (), name, tuple(shape))
+
+
+def dim(size) -> Expr:
+    """A size used as a number (the n in mean's 1/n)."""
+    return num(size) if isinstance(size, int) else Expr("dim", (), size, ())
+
+
+def ones(shape) -> Expr:
+    shape = tuple(shape)
+    return num(1) if shape == () else Expr("ones", (), shape, shape)
+
+
+def zeros(shape) -> Expr:
+    shape = tuple(shape)
+    return num(0) if shape == () else Expr("zeros", (), shape, shape)
+
+
+ZERO = num(0)
+ONE = num(1)
+
+
+def is_zero(e: Expr) -> bool:
+    return (e.op == "num" and e.value == 0) or e.op == "zeros"
+
+
+def is_one(e: Expr) -> bool:
+    return (e.op == "num" and e.value == 1) or e.op == "ones"
+
+
+def is_number(e: Expr) -> bool:
+    return e.op == "num"
+
+
+def fit(e: Expr, shape) -> Expr:
+    """`e` broadcast to `shape` (scalars only), keeping expressions small."""
+    if e.shape == tuple(shape):
+        return e
+    if is_zero(e):
+        return zeros(shape)
+    if is_one(e):
+        return ones(shape)
+    return typed("mul", (e, ones(shape)))
+
+
+# ---------------------------------------------------------------- smart constructors
+
+def _coefficient(t: Expr) -> tuple[float, Expr]:
+    """t = c·u with c a number: (c, u)."""
+    if t.op == "neg":
+        c, u = _coefficient(t.args[0])
+        return -c, u
+    if t.op == "mul" and is_number(t.args[0]):
+        return t.args[0].value, t.args[1]
+    return 1.0, t
+
+
+def add(*terms: Expr) -> Expr:
+    """Sum with flattening, like terms collected (x + x = 2*x), zeros dropped, numbers folded.
+    The shape of the sum is kept exactly."""
+    flat: list[Expr] = []
+    for t in terms:
+        flat.extend(t.args if t.op == "add" else (t,))
+    shape = broadcast_shape("add", flat)
+    coefficients: dict[Expr, float] = {}
+    constant, constant_at = 0.0, None
+    for t in flat:
+        if is_number(t):
+            constant += t.value
+            constant_at = len(coefficients) if constant_at is None else constant_at
+        elif not is_zero(t):
+            c, u = _coefficient(t)
+            coefficients[u] = coefficients.get(u, 0.0) + c
+    rest = [mul(num(c), u) for u, c in coefficients.items() if c]
+    if constant:
+        rest.insert(min(constant_at, len(rest)), num(constant))
+    if not rest:
+        return zeros(shape)
+    if len(rest) == 1:
+        return fit(rest[0], shape)
+    return fit(typed("add", rest), shape)
+
+
+def neg(a: Expr) -> Expr:
+    if a.op == "neg":
+        return a.args[0]
+    if is_number(a):
+        return num(-a.value)
+    if is_zero(a):
+        return a
+    if a.op == "mul" and is_number(a.args[0]):
+        return mul(num(-a.args[0].value), a.args[1])
+    return typed("neg", (a,))
+
+
+def sub(a: Expr, b: Expr) -> Expr:
+    return add(a, neg(b))
+
+
+def mul(a: Expr, b: Expr) -> Expr:
+    shape = broadcast_shape("mul", (a, b))
+    if is_zero(a) or is_zero(b):
+        return zeros(shape)
+    if is_number(a) and is_number(b):
+        return num(a.value * b.value)
+    if is_number(b) or (b.op == "mul" and is_number(b.args[0]) and not is_number(a)):
+        a, b = b, a  # numbers lead: 2*x, not x*2
+    if is_one(a):
+        return fit(b, shape)
+    if is_one(b):
+        return fit(a, shape)
+    if is_number(a) and a.value == -1:
+        return fit(neg(b), shape)
+    if is_number(a) and b.op == "mul" and is_number(b.args[0]):
+        return mul(num(a.value * b.args[0].value), b.args[1])
+    for p, q in ((a, b), (b, a)):
+        if p.op == "div" and is_one(p.args[0]):
+            if p.args[1] == q:          # (1/u)·u = 1
+                return ones(shape)
+            if p.args[0].shape == shape or q.shape == shape:   # (1/c)·u = u/c
+                return div(fit(q, shape), p.args[1])
+    if a.op == "neg":
+        return neg(mul(a.args[0], b))
+    if b.op == "neg":
+        return neg(mul(a, b.args[0]))
+    return typed("mul", (a, b))
+
+
+def div(a: Expr, b: Expr) -> Expr:
+    shape = broadcast_shape("div", (a, b))
+    if is_zero(a):
+        return zeros(shape)
+    if is_one(b):
+        return fit(a, shape)
+    if a == b:
+        return ones(shape)
+    if is_number(a) and is_number(b) and b.value != 0:
+        return num(a.value / b.value)
+    if a.op == "neg":
+        return neg(div(a.args[0], b))
+    return typed("div", (a, b))
+
+
+def pow_(a: Expr, b: Expr) -> Expr:
+    shape = broadcast_shape("pow", (a, b))
+    if is_zero(b):
+        return ones(shape)
+    if is_one(b):
+        return fit(a, shape)
+    if is_number(a) and is_number(b):
+        try:
+            return num(a.value ** b.value)
+        except (OverflowError, ZeroDivisionError):
+            pass
+    return typed("pow", (a, b))
+
+
+def call(op: str, *args: Expr) -> Expr:
+    return typed(op, args)
+
+
+def dot(a: Expr, b: Expr) -> Expr:
+    if is_zero(a) or is_zero(b):
+        return ZERO
+    if is_one(b) or b.op == "div" and is_one(b.args[0]) or b.op == "mul" and is_one(b.args[1]):
+        a, b = b, a
+    if is_one(a):
+        return call("sum", b)
+    if a.op == "div" and is_one(a.args[0]) and a.args[1].shape == ():   # (1/c)ᵀu = sum(u)/c
+        return div(call("sum", b), a.args[1])
+    if a.op == "mul" and is_one(a.args[1]) and a.args[0].shape == ():   # (c·1)ᵀu = c·sum(u)
+        return mul(a.args[0], call("sum", b))
+    return typed("dot", (a, b))
+
+
+def matmul(a: Expr, b: Expr) -> Expr:
+    shape = infer_shape("matmul", (a, b), None)
+    if is_zero(a) or is_zero(b):
+        return zeros(shape)
+    if len(a.shape) == 1 and len(b.shape) == 1:
+        return dot(a, b)
+    return typed("matmul", (a, b))
+
+
+def transpose(a: Expr) -> Expr:
+    if a.op == "transpose" and infer_shape("transpose", (a,), None) == a.args[0].shape:
+        return a.args[0]
+    if a.op in ("zeros", "ones"):
+        return (zeros if a.op == "zeros" else ones)(infer_shape("transpose", (a,), None))
+    return typed("transpose", (a,))
+
+
+def vec(a: Expr) -> Expr:
+    """Row-major flattening of a matrix; vectors and scalars pass through."""
+    if len(a.shape) < 2:
+        return a
+    if a.op in ("zeros", "ones"):
+        return (zeros if a.op == "zeros" else ones)((sizes.product(a.shape),))
+    return typed("vec", (a,))

@@ -1,0 +1,154 @@
+"""What the user gives besides the expression: `--shape` specs, `--at` values (inline or
+`@FILE`), and `--wrt` lists. Shape specs need no NumPy; values import it when they are read.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from . import sizes
+from .errors import ValueProblem
+
+NAME = re.compile(r"^[^\W\d_]\w*$")
+
+
+def split_assignment(text: str, option: str) -> tuple[str, str]:
+    """'x=3' -> ('x', '3'); ValueError with a message for click otherwise."""
+    if "=" not in text:
+        raise ValueError(f"expected NAME=VALUE, got {text!r} (e.g. {option} x=...)")
+    name, _, rest = text.partition("=")
+    name = name.strip()
+    if not NAME.match(name):
+        raise ValueError(f"{name!r} is not a variable name")
+    return name, rest.strip()
+
+
+def parse_shape(spec: str) -> tuple:
+    """`scalar`, `N`, `MxN`, `M,N` (integers, symbols, or size expressions such as 2*n)."""
+    spec = spec.strip()
+    if spec.lower() == "scalar":
+        return ()
+    if not spec:
+        raise ValueError("empty shape: use scalar, N, MxN or M,N")
+    product = re.fullmatch(r"(\d+)\s*[x×]\s*(\d+)", spec)
+    parts = list(product.groups()) if product else spec.split(",")
+    if len(parts) > 2:
+        raise ValueError(f"{spec!r}: jac handles scalars, vectors and matrices (at most 2 dimensions)")
+    try:
+        dims = tuple(sizes.parse(p) for p in parts)
+    except ValueError as e:
+        raise ValueError(f"{spec!r} is not a shape ({e}); use scalar, N, MxN or M,N "
+                         "(symbols are single letters: n, or m,n)") from None
+    if any(d == 0 for d in dims):
+        raise ValueError(f"{spec!r}: sizes must be positive")
+    return dims
+
+
+def parse_wrt(items) -> list[list[str]]:
+    out = []
+    for item in items:
+        names = [n.strip() for n in item.split(",")]
+        if not all(NAME.match(n) for n in names):
+            raise ValueError(f"--wrt {item!r}: expected NAME or NAME,NAME,...")
+        out.append(names)
+    return out
+
+
+_SPECIAL = [(re.compile(r"(?i)(?<![\w.])[+-]?inf(inity)?\b"), None), (re.compile(r"(?i)\bnan\b"), "NaN")]
+
+
+def _json_numbers(text: str):
+    def inf(m):
+        return "-Infinity" if m.group(0).startswith("-") else "Infinity"
+    text = _SPECIAL[0][0].sub(inf, text)
+    text = _SPECIAL[1][0].sub("NaN", text)
+    return json.loads(text)
+
+
+def parse_value(text: str, name: str):
+    """A value as given to `--at`: a number, `1,2,3`, `[..]`, `[[..],[..]]` or `@FILE`."""
+    text = text.strip()
+    if text.startswith("@"):
+        return read_value_file(text[1:], name)
+    if not text:
+        raise ValueProblem(f"--at {name}= has no value", hint=f"e.g. --at {name}=1,2,3")
+    try:
+        if text.startswith("["):
+            data = _json_numbers(text)
+        else:
+            data = [float(p) for p in text.split(",")]
+            data = data[0] if len(data) == 1 and "," not in text else data
+    except (ValueError, TypeError):
+        raise ValueProblem(f"cannot read the value of {name}: {text[:60]!r}",
+                           hint="write a number, 1,2,3, [1,2,3] or [[1,2],[3,4]], or @FILE") from None
+    return as_array(data, f"the value of {name}")
+
+
+def as_array(data, where: str):
+    import numpy as np
+
+    try:
+        a = np.array(data, dtype=float)
+    except (ValueError, TypeError):
+        raise ValueProblem(f"{where} is not a rectangular array of numbers "
+                           f"(ragged rows, or entries that are not numbers)") from None
+    if a.ndim > 2:
+        raise ValueProblem(f"{where} has {a.ndim} dimensions; jac takes scalars, vectors and matrices")
+    if a.size == 0:
+        raise ValueProblem(f"{where} is empty")
+    return a
+
+
+def read_value_file(path: str, name: str):
+    import numpy as np
+
+    where = f"the file {path!r} (value of {name})"
+    if not os.path.isfile(path):
+        raise ValueProblem(f"cannot read {where}: no such file")
+    try:
+        if path.endswith(".npy"):
+            try:
+                a = np.load(path, allow_pickle=False)
+            except (ValueError, OSError, EOFError) as e:
+                raise ValueProblem(f"{where} is not a valid .npy file ({e})") from None
+            if a.dtype.kind not in "biuf":
+                raise ValueProblem(f"{where} holds {a.dtype} data, not numbers")
+            return as_array(a, where)
+        with open(path, "rb") as f:
+            raw = f.read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueProblem(f"{where} is not text, .npy or .json") from None
+        if "\x00" in text:
+            raise ValueProblem(f"{where} is not text, .npy or .json")
+        if path.endswith(".json"):
+            try:
+                return as_array(_json_numbers(text), where)
+            except json.JSONDecodeError as e:
+                raise ValueProblem(f"{where} is not valid JSON ({e.msg}, line {e.lineno})") from None
+        return as_array(_text_numbers(text, where), where)
+    except OSError as e:
+        raise ValueProblem(f"cannot read {where}: {e.strerror}") from None
+
+
+def _text_numbers(text: str, where: str):
+    rows = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        try:
+            rows.append([float(p) for p in re.split(r"[,\s]+", line) if p])
+        except ValueError:
+            raise ValueProblem(f"{where}: {line[:40]!r} is not a row of numbers") from None
+    if not rows:
+        raise ValueProblem(f"{where} is empty")
+    if len(rows) == 1:
+        return rows[0]
+    if all(len(r) == 1 for r in rows):
+        return [r[0] for r in rows]
+    if len({len(r) for r in rows}) > 1:
+        raise ValueProblem(f"{where} has ragged rows ({', '.join(str(len(r)) for r in rows[:5])} numbers)")
+    return rows

@@ -1,0 +1,634 @@
+"""Structured Jacobians: a small closed set of kinds and the constructors that combine them.
+
+Kinds (numerator layout, `rows x cols`): Zero, Identity, Scaled (c·I), Diagonal (diag(d)),
+Row (vᵀ), Column (v), Scalar (1x1), Matrix (a matrix expression such as W), Kron
+(A ⊗ B, for row-major vec of matrices), and the lazy Sum, Product and Stack.
+Payloads are `Expr` closed forms, so a Jacobian can be printed, evaluated, or
+differentiated again.
+
+`jmul`, `jsum`, `scale` and `hstack`/`vstack` simplify as they combine (I·J = J, 0·J = 0,
+diag(a)·diag(b) = diag(a⊙b), 1ᵀ·diag(d) = dᵀ, ...), so `diagonal` and `structure` are
+properties of the kind, decided by the derivation, never by numbers.
+"""
+from __future__ import annotations
+
+from . import expr as E
+from . import sizes
+from .expr import Expr
+from .notation import ASCII, MUL, POSTFIX, Style, show
+
+STRUCTURES = ("zero", "identity", "scaled_identity", "diagonal", "dense")
+
+
+class Jacobian:
+    kind = "jacobian"
+    structure = "dense"
+    rows: sizes.Size
+    cols: sizes.Size
+
+    @property
+    def diagonal(self) -> bool:
+        return self.rows == 1 and self.cols == 1
+
+    @property
+    def T(self) -> "Jacobian":
+        raise NotImplementedError
+
+    def form(self, style: Style = ASCII) -> str:
+        raise NotImplementedError
+
+    def parts(self) -> tuple:
+        """What identifies this Jacobian (for equality)."""
+        return (self.rows, self.cols)
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.parts() == other.parts()
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.parts()))
+
+    def __repr__(self):
+        return f"{type(self).__name__}<{self.rows}x{self.cols}>({self.form()})"
+
+
+class Zero(Jacobian):
+    kind = structure = "zero"
+
+    def __init__(self, rows, cols):
+        self.rows, self.cols = rows, cols
+
+    @property
+    def diagonal(self):
+        return self.rows == self.cols
+
+    @property
+    def T(self):
+        return Zero(self.cols, self.rows)
+
+    def form(self, style=ASCII):
+        return "0"
+
+
+class Identity(Jacobian):
+    kind = structure = "identity"
+    diagonal = True
+
+    def __init__(self, n):
+        self.rows = self.cols = n
+
+    @property
+    def T(self):
+        return self
+
+    def form(self, style=ASCII):
+        return "1" if self.rows == 1 else "I"
+
+
+class Scaled(Jacobian):
+    """c·I with c a scalar expression."""
+
+    kind = structure = "scaled_identity"
+    diagonal = True
+
+    def __init__(self, c: Expr, n):
+        self.c, self.rows, self.cols = c, n, n
+
+    def parts(self):
+        return (self.c, self.rows)
+
+    @property
+    def T(self):
+        return self
+
+    def form(self, style=ASCII):
+        if E.is_number(self.c) and self.c.value == -1:
+            return "-I"
+        return show(self.c, style, MUL) + style.scale + "I"
+
+
+class Diagonal(Jacobian):
+    kind = structure = "diagonal"
+    diagonal = True
+
+    def __init__(self, d: Expr):
+        self.d = d
+        self.rows = self.cols = d.shape[0]
+
+    def parts(self):
+        return (self.d,)
+
+    @property
+    def T(self):
+        return self
+
+    def form(self, style=ASCII):
+        from .notation import _fn
+        return _fn("diag", show(self.d, style), style)
+
+
+def _scaled_parts(v: Expr):
+    """v = c*w with c scalar: (c, w); else None. Lets a row print as c*wᵀ."""
+    if v.op == "mul" and v.args[0].shape == () and v.args[1].shape != ():
+        return v.args[0], v.args[1]
+    return None
+
+
+def _row_form(v: Expr, style: Style) -> str:
+    if v.op == "neg":
+        return "-" + _row_form(v.args[0], style)
+    split = _scaled_parts(v)
+    if split:
+        c, w = split
+        return show(c, style, MUL) + style.scale + _row_form(w, style)
+    if v.op == "div" and v.args[1].shape == ():
+        return _row_form(v.args[0], style) + style.div + show(v.args[1], style, MUL + 1)
+    return show(v, style, POSTFIX + 1) + style.transpose
+
+
+class Row(Jacobian):
+    """vᵀ: one row, the gradient of a scalar."""
+
+    kind = "row"
+
+    def __init__(self, v: Expr):
+        self.v = v
+        self.rows, self.cols = 1, v.shape[0]
+
+    def parts(self):
+        return (self.v,)
+
+    @property
+    def T(self):
+        return Column(self.v)
+
+    def form(self, style=ASCII):
+        return _row_form(self.v, style)
+
+
+class Column(Jacobian):
+    """v: one column, the derivative with respect to a scalar."""
+
+    kind = "column"
+
+    def __init__(self, v: Expr):
+        self.v = v
+        self.rows, self.cols = v.shape[0], 1
+
+    def parts(self):
+        return (self.v,)
+
+    @property
+    def T(self):
+        return Row(self.v)
+
+    def form(self, style=ASCII):
+        return show(self.v, style)
+
+
+class Scalar(Jacobian):
+    """A 1x1 Jacobian: the derivative of a scalar with respect to a scalar."""
+
+    kind = "scalar"
+
+    def __init__(self, c: Expr):
+        self.c = c
+        self.rows = self.cols = 1
+
+    def parts(self):
+        return (self.c,)
+
+    @property
+    def T(self):
+        return self
+
+    def form(self, style=ASCII):
+        return show(self.c, style)
+
+
+class Matrix(Jacobian):
+    """A Jacobian that is a matrix-valued expression, such as W."""
+
+    kind = "matrix"
+
+    def __init__(self, m: Expr):
+        self.m = m
+        self.rows, self.cols = m.shape
+
+    def parts(self):
+        return (self.m,)
+
+    @property
+    def T(self):
+        return as_jacobian(E.transpose(self.m), self.cols, self.rows)
+
+    def form(self, style=ASCII):
+        return show(self.m, style)
+
+
+class Kron(Jacobian):
+    """A ⊗ B, the Kronecker product (row-major vec of matrix products)."""
+
+    kind = "kron"
+
+    def __init__(self, a: Jacobian, b: Jacobian):
+        self.a, self.b = a, b
+        self.rows = sizes.mul(a.rows, b.rows)
+        self.cols = sizes.mul(a.cols, b.cols)
+
+    def parts(self):
+        return (self.a, self.b)
+
+    @property
+    def T(self):
+        return kron(self.a.T, self.b.T)
+
+    def form(self, style=ASCII):
+        if style.latex:
+            return f"{_factor(self.a, style)} \\otimes {_factor(self.b, style)}"
+        if style.name == "unicode":
+            return f"{_factor(self.a, style)} ⊗ {_factor(self.b, style)}"
+        return f"kron({self.a.form(style)}, {self.b.form(style)})"
+
+
+class Sum(Jacobian):
+    kind = "sum"
+
+    def __init__(self, terms):
+        self.terms = tuple(terms)
+        self.rows, self.cols = self.terms[0].rows, self.terms[0].cols
+
+    def parts(self):
+        return self.terms
+
+    @property
+    def T(self):
+        return jsum(*(t.T for t in self.terms))
+
+    def form(self, style=ASCII):
+        out = []
+        for i, t in enumerate(self.terms):
+            negative = negated(t)
+            if negative is not None:
+                body = _factor(negative, style) if isinstance(negative, (Sum,)) else negative.form(style)
+                out.append(("-" if i == 0 else " - ") + body)
+            else:
+                out.append(("" if i == 0 else " + ") + t.form(style))
+        return "".join(out)
+
+
+class Product(Jacobian):
+    kind = "product"
+
+    def __init__(self, factors):
+        self.factors = tuple(factors)
+        self.rows, self.cols = self.factors[0].rows, self.factors[-1].cols
+
+    def parts(self):
+        return self.factors
+
+    @property
+    def T(self):
+        out = self.factors[-1].T
+        for f in reversed(self.factors[:-1]):
+            out = jmul(out, f.T)
+        return out
+
+    def form(self, style=ASCII):
+        return style.matmul.join(_factor(f, style) for f in self.factors)
+
+
+class Stack(Jacobian):
+    """Blocks side by side (axis 'h': --wrt x,y) or one above another ('v': [a, b])."""
+
+    kind = "stack"
+
+    def __init__(self, blocks, axis: str):
+        self.blocks, self.axis = tuple(blocks), axis
+        if axis == "h":
+            self.rows = self.blocks[0].rows
+            self.cols = sizes.total(b.cols for b in self.blocks)
+        else:
+            self.rows = sizes.total(b.rows for b in self.blocks)
+            self.cols = self.blocks[0].cols
+
+    def parts(self):
+        return (self.axis,) + self.blocks
+
+    @property
+    def T(self):
+        return Stack([b.T for b in self.blocks], "v" if self.axis == "h" else "h")
+
+    def form(self, style=ASCII):
+        grid = entry_grid(self)
+        if grid is not None:
+            rows = ["[" + ", ".join(show(e, style) for e in row) + "]" for row in grid]
+            return rows[0] if len(rows) == 1 and False else "[" + ", ".join(rows) + "]"
+        sep = ", " if self.axis == "h" else "; "
+        return "[" + sep.join(b.form(style) for b in self.blocks) + "]"
+
+
+def _factor(j: Jacobian, style: Style) -> str:
+    text = j.form(style)
+    if isinstance(j, Sum) or (isinstance(j, (Scaled,)) and not text.startswith("-")) \
+            or text.startswith("-"):
+        return f"({text})"
+    return text
+
+
+# ---------------------------------------------------------------- helpers
+
+def scalar_entry(j: Jacobian):
+    """The single entry of a 1x1 Jacobian as an expression, or None."""
+    if isinstance(j, Scalar):
+        return j.c
+    if isinstance(j, Identity) and j.rows == 1:
+        return E.ONE
+    if isinstance(j, Zero) and j.rows == 1 and j.cols == 1:
+        return E.ZERO
+    if isinstance(j, Scaled) and j.rows == 1:
+        return j.c
+    return None
+
+
+def entry_grid(j: Jacobian):
+    """Rows of scalar expressions when `j` is small and built from scalars, else None."""
+    c = scalar_entry(j)
+    if c is not None:
+        return [[c]]
+    if isinstance(j, Column) and j.v.op == "vector":
+        return [[a] for a in j.v.args]
+    if isinstance(j, Row) and j.v.op == "vector":
+        return [list(j.v.args)]
+    if isinstance(j, Stack):
+        grids = [entry_grid(b) for b in j.blocks]
+        if any(g is None for g in grids):
+            return None
+        if j.axis == "v":
+            return [row for g in grids for row in g]
+        return [sum((g[i] for g in grids), []) for i in range(len(grids[0]))]
+    return None
+
+
+def negated(j: Jacobian):
+    """-j as a Jacobian when j is visibly negative (so a sum prints `A - B`), else None."""
+    def neg_expr(e: Expr):
+        if e.op == "neg":
+            return e.args[0]
+        if e.op == "num" and e.value < 0:
+            return E.num(-e.value)
+        if e.op == "mul" and E.is_number(e.args[0]) and e.args[0].value < 0:
+            return E.mul(E.num(-e.args[0].value), e.args[1])
+        return None
+
+    if isinstance(j, Scaled):
+        c = neg_expr(j.c)
+        return None if c is None else scaled(c, j.rows)
+    for cls, attr in ((Diagonal, "d"), (Row, "v"), (Column, "v"), (Scalar, "c"), (Matrix, "m")):
+        if isinstance(j, cls):
+            inner = neg_expr(getattr(j, attr))
+            return None if inner is None else cls(inner)
+    if isinstance(j, Product):
+        for i, f in enumerate(j.factors):
+            flipped = negated(f)
+            if flipped is not None:
+                return _product([*j.factors[:i], flipped, *j.factors[i + 1:]])
+    return None
+
+
+# ---------------------------------------------------------------- smart constructors
+
+def scaled(c: Expr, n) -> Jacobian:
+    if E.is_zero(c):
+        return Zero(n, n)
+    if E.is_one(c):
+        return Identity(n)
+    if n == 1:
+        return Scalar(c)
+    return Scaled(c, n)
+
+
+def diagonal(d: Expr, n) -> Jacobian:
+    """diag(d) for a vector d of length n; a scalar d means d·I."""
+    if d.shape == ():
+        return scaled(d, n)
+    if E.is_zero(d):
+        return Zero(n, n)
+    if E.is_one(d):
+        return Identity(n)
+    return Diagonal(d)
+
+
+def row(v: Expr, n) -> Jacobian:
+    if E.is_zero(v):
+        return Zero(1, n)
+    if n == 1 and v.shape == (1,) and v.op != "ones":
+        return Row(v)
+    return Row(E.fit(v, (n,)))
+
+
+def column(v: Expr, n) -> Jacobian:
+    if E.is_zero(v):
+        return Zero(n, 1)
+    return Column(E.fit(v, (n,)))
+
+
+def scalar(c: Expr) -> Jacobian:
+    return scaled(c, 1)
+
+
+def as_jacobian(m: Expr, rows, cols) -> Jacobian:
+    """A matrix-valued expression as the right kind."""
+    if E.is_zero(m):
+        return Zero(rows, cols)
+    if m.shape == ():
+        return scalar(m)
+    if len(m.shape) == 1:
+        return row(m, cols) if rows == 1 and m.shape[0] == cols else column(m, rows)
+    return Matrix(m)
+
+
+def kron(a: Jacobian, b: Jacobian) -> Jacobian:
+    if isinstance(a, Zero) or isinstance(b, Zero):
+        return Zero(sizes.mul(a.rows, b.rows), sizes.mul(a.cols, b.cols))
+    if a.rows == 1 and a.cols == 1:
+        c = scalar_entry(a)
+        if c is not None:
+            return scale(b, c)
+    if b.rows == 1 and b.cols == 1:
+        c = scalar_entry(b)
+        if c is not None:
+            return scale(a, c)
+    if isinstance(a, Identity) and isinstance(b, Identity):
+        return Identity(sizes.mul(a.rows, b.rows))
+    return Kron(a, b)
+
+
+def scale(j: Jacobian, c: Expr) -> Jacobian:
+    """c·J for a scalar expression c."""
+    if E.is_zero(c):
+        return Zero(j.rows, j.cols)
+    if E.is_one(c):
+        return j
+    if isinstance(j, Zero):
+        return j
+    if isinstance(j, Identity):
+        return scaled(c, j.rows)
+    if isinstance(j, Scaled):
+        return scaled(E.mul(c, j.c), j.rows)
+    if isinstance(j, Diagonal):
+        return diagonal(E.mul(c, j.d), j.rows)
+    if isinstance(j, Row):
+        return row(E.mul(c, j.v), j.cols)
+    if isinstance(j, Column):
+        return column(E.mul(c, j.v), j.rows)
+    if isinstance(j, Scalar):
+        return scalar(E.mul(c, j.c))
+    if isinstance(j, Matrix):
+        return as_jacobian(E.mul(c, j.m), j.rows, j.cols)
+    if isinstance(j, Sum):
+        return jsum(*(scale(t, c) for t in j.terms))
+    if isinstance(j, Product):
+        return _product([scale(j.factors[0], c)] + list(j.factors[1:]))
+    if isinstance(j, Stack):
+        return Stack([scale(b, c) for b in j.blocks], j.axis)
+    if isinstance(j, Kron):
+        return kron(scale(j.a, c), j.b)
+    raise AssertionError(type(j))
+
+
+def jsum(*terms: Jacobian) -> Jacobian:
+    """J₁ + J₂ + ..., merging terms of one kind (diagonals with diagonals, rows with rows)."""
+    flat: list[Jacobian] = []
+    for t in terms:
+        flat.extend(t.terms if isinstance(t, Sum) else (t,))
+    rows, cols = flat[0].rows, flat[0].cols
+    flat = [t for t in flat if not isinstance(t, Zero)]
+    if not flat:
+        return Zero(rows, cols)
+
+    diag_like = [t for t in flat if isinstance(t, (Identity, Scaled, Diagonal))]
+    merged: list[Jacobian] = []
+    if len(diag_like) > 1 and rows != 1:
+        payload = E.add(*(_diag_payload(t) for t in diag_like))
+        merged.append(diagonal(payload, rows))
+        flat = [t for t in flat if t not in diag_like or not _remove_once(diag_like, t)]
+    for cls, attr, make in ((Row, "v", lambda e: row(e, cols)), (Column, "v", lambda e: column(e, rows)),
+                            (Scalar, "c", scalar), (Matrix, "m", lambda e: as_jacobian(e, rows, cols))):
+        group = [t for t in flat if type(t) is cls]
+        if len(group) > 1:
+            merged.append(make(E.add(*(getattr(t, attr) for t in group))))
+            flat = [t for t in flat if type(t) is not cls]
+    if rows == 1 and cols == 1:
+        entries = [scalar_entry(t) for t in flat + merged]
+        if all(e is not None for e in entries) and len(entries) > 1:
+            return scalar(E.add(*entries))
+    out = [t for t in flat + merged if not isinstance(t, Zero)]
+    if not out:
+        return Zero(rows, cols)
+    if len(out) == 1:
+        return out[0]
+    return Sum(out)
+
+
+def _remove_once(items: list, item) -> bool:
+    for i, x in enumerate(items):
+        if x is item:
+            del items[i]
+            return True
+    return False
+
+
+def _diag_payload(t: Jacobian) -> Expr:
+    if isinstance(t, Identity):
+        return E.ONE
+    if isinstance(t, Scaled):
+        return t.c
+    return t.d
+
+
+def jmul(a: Jacobian, b: Jacobian) -> Jacobian:
+    """The matrix product A·B of two Jacobians (the vector chain rule)."""
+    assert a.cols == b.rows, (a, b)
+    simple = _combine(a, b)
+    if simple is not None:
+        return simple
+    factors = list(a.factors) if isinstance(a, Product) else [a]
+    for f in (b.factors if isinstance(b, Product) else (b,)):
+        factors.append(f)
+        while len(factors) > 1:
+            joined = _combine(factors[-2], factors[-1])
+            if joined is None or isinstance(joined, Product):
+                break
+            factors[-2:] = [joined]
+    return _product(factors)
+
+
+def _combine(a: Jacobian, b: Jacobian):
+    """A·B as a simpler kind when an identity of matrix calculus applies, else None."""
+    rows, cols = a.rows, b.cols
+    if isinstance(a, Zero) or isinstance(b, Zero):
+        return Zero(rows, cols)
+    if isinstance(a, Identity):
+        return b
+    if isinstance(b, Identity):
+        return a
+    for left, right in ((a, b), (b, a)):
+        c = left.c if isinstance(left, Scaled) else scalar_entry(left)
+        if c is not None:
+            return scale(right, c)
+    if isinstance(a, Diagonal) and isinstance(b, Diagonal):
+        return diagonal(E.mul(a.d, b.d), rows)
+    if isinstance(a, Row) and isinstance(b, Diagonal):
+        return row(E.mul(a.v, b.d), cols)
+    if isinstance(a, Diagonal) and isinstance(b, Column):
+        return column(E.mul(a.d, b.v), rows)
+    if isinstance(a, Row) and isinstance(b, Column):
+        return scalar(E.dot(a.v, b.v))
+    if isinstance(a, Row) and isinstance(b, Matrix):
+        return row(E.matmul(a.v, b.m), cols)
+    if isinstance(a, Matrix) and isinstance(b, Column):
+        return column(E.matmul(a.m, b.v), rows)
+    if isinstance(a, Matrix) and isinstance(b, Matrix):
+        return as_jacobian(E.matmul(a.m, b.m), rows, cols)
+    if isinstance(b, Sum) and (a.rows == 1 or isinstance(a, Diagonal)):
+        return jsum(*(jmul(a, t) for t in b.terms))
+    if isinstance(a, Sum) and (b.cols == 1 or isinstance(b, Diagonal)):
+        return jsum(*(jmul(t, b) for t in a.terms))
+    if isinstance(b, Stack) and b.axis == "h":
+        return hstack([jmul(a, blk) for blk in b.blocks])
+    if isinstance(a, Stack) and a.axis == "v":
+        return vstack([jmul(blk, b) for blk in a.blocks])
+    if isinstance(a, Kron) and isinstance(b, Kron) and a.a.cols == b.a.rows and a.b.cols == b.b.rows:
+        return kron(jmul(a.a, b.a), jmul(a.b, b.b))
+    return None
+
+
+def _product(factors: list) -> Jacobian:
+    if len(factors) == 1:
+        return factors[0]
+    return Product(factors)
+
+
+def hstack(blocks) -> Jacobian:
+    """[J_x, J_y]: the Jacobian with respect to the stacked vector [x; y]."""
+    blocks = list(blocks)
+    if len(blocks) == 1:
+        return blocks[0]
+    if all(isinstance(b, Zero) for b in blocks):
+        return Zero(blocks[0].rows, sizes.total(b.cols for b in blocks))
+    return Stack(blocks, "h")
+
+
+def vstack(blocks) -> Jacobian:
+    """Rows on rows: the Jacobian of a vector literal [a, b, ...] of scalars."""
+    blocks = list(blocks)
+    if len(blocks) == 1:
+        return blocks[0]
+    cols = blocks[0].cols
+    if all(isinstance(b, Zero) for b in blocks):
+        return Zero(sizes.total(b.rows for b in blocks), cols)
+    if cols == 1:
+        entries = [scalar_entry(b) for b in blocks]
+        if all(e is not None for e in entries):
+            return Column(E.typed("vector", entries))
+    return Stack(blocks, "v")

@@ -1,0 +1,128 @@
+"""Vector and matrix sizes: plain integers, or symbolic sizes such as `n`, `2*n`, `m*n`.
+
+A symbolic size is a polynomial with integer coefficients over single-letter symbols,
+so stacking `--wrt x,y` (sizes add) and flattening a matrix (sizes multiply) stay exact.
+Constant polynomials are always returned as plain `int`.
+"""
+from __future__ import annotations
+
+from typing import Union
+
+
+class Sym:
+    """A symbolic size: {monomial (sorted tuple of symbols): coefficient}."""
+
+    __slots__ = ("terms", "_key")
+
+    def __init__(self, terms: dict[tuple[str, ...], int]):
+        self.terms = {m: c for m, c in terms.items() if c}
+        self._key = tuple(sorted(self.terms.items()))
+
+    def __eq__(self, other):
+        return isinstance(other, Sym) and self._key == other._key
+
+    def __hash__(self):
+        return hash(self._key)
+
+    def __str__(self):
+        parts = []
+        for mono, coef in sorted(self.terms.items(), key=lambda t: (-len(t[0]), t[0])):
+            body = "*".join(mono)
+            if not mono:
+                parts.append(str(coef))
+            elif coef == 1:
+                parts.append(body)
+            else:
+                parts.append(f"{coef}*{body}")
+        return "+".join(parts).replace("+-", "-")
+
+    __repr__ = __str__
+
+
+Size = Union[int, Sym]
+
+
+def symbol(name: str) -> Sym:
+    return Sym({(name,): 1})
+
+
+def _terms(s: Size) -> dict[tuple[str, ...], int]:
+    return dict(s.terms) if isinstance(s, Sym) else ({(): s} if s else {})
+
+
+def _make(terms: dict[tuple[str, ...], int]) -> Size:
+    terms = {m: c for m, c in terms.items() if c}
+    if not terms or set(terms) == {()}:
+        return terms.get((), 0)
+    return Sym(terms)
+
+
+def add(a: Size, b: Size) -> Size:
+    if isinstance(a, int) and isinstance(b, int):
+        return a + b
+    out = _terms(a)
+    for m, c in _terms(b).items():
+        out[m] = out.get(m, 0) + c
+    return _make(out)
+
+
+def mul(a: Size, b: Size) -> Size:
+    if isinstance(a, int) and isinstance(b, int):
+        return a * b
+    out: dict[tuple[str, ...], int] = {}
+    for ma, ca in _terms(a).items():
+        for mb, cb in _terms(b).items():
+            m = tuple(sorted(ma + mb))
+            out[m] = out.get(m, 0) + ca * cb
+    return _make(out)
+
+
+def total(sizes) -> Size:
+    out: Size = 0
+    for s in sizes:
+        out = add(out, s)
+    return out
+
+
+def product(sizes) -> Size:
+    out: Size = 1
+    for s in sizes:
+        out = mul(out, s)
+    return out
+
+
+def is_concrete(s: Size) -> bool:
+    return isinstance(s, int)
+
+
+def to_json(s: Size):
+    """SPEC.md: a concrete dimension is a number, a symbolic one a string."""
+    return s if isinstance(s, int) else str(s)
+
+
+def parse(text: str) -> Size:
+    """Parse a size as written in `--shape`: `3`, `n`, `2*n`, `n+m`, `m*n`."""
+    text = text.strip()
+    if not text:
+        raise ValueError("empty size")
+    out: Size = 0
+    for term in text.replace("-", "+-").split("+"):
+        term = term.strip()
+        if not term:
+            raise ValueError(f"bad size {text!r}")
+        sign = 1
+        if term.startswith("-"):
+            sign, term = -1, term[1:]
+        value: Size = sign
+        for factor in term.split("*"):
+            factor = factor.strip()
+            if factor.isdigit():
+                value = mul(value, int(factor))
+            elif factor.isalpha() and len(factor) == 1:
+                value = mul(value, symbol(factor))
+            else:
+                raise ValueError(f"bad size {text!r}")
+        out = add(out, value)
+    if isinstance(out, int) and out < 0:
+        raise ValueError(f"negative size {text!r}")
+    return out

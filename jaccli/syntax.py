@@ -1,0 +1,197 @@
+"""Text to untyped expression nodes: the Lark grammar in `grammar/jac.lark`, a Transformer
+that builds `Expr` nodes as the LALR parser reduces (no parse tree, no recursion), and
+syntax errors turned into `SyntaxProblem`s with a 1-based column and a message in words.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+
+from .errors import NameProblem, SyntaxProblem, Unsupported
+from .expr import ARITY, FUNCTIONS, Expr
+
+# Deeper nesting than this is refused: everything after parsing walks the tree recursively.
+MAX_DEPTH = 250
+
+_OPS = {"*": "mul", "/": "div", "@": "matmul", "·": "dot"}
+_WORDS = {
+    "NAME": "an operand", "NUMBER": "an operand", "LPAR": "an operand", "LSQB": "an operand",
+    "MINUS": "an operand", "RPAR": "')'", "RSQB": "']'", "COMMA": "','",
+    "PLUS": "an operator", "MULOP": "an operator", "POW": "an operator", "QUOTE": "an operator",
+    "$END": "the end of the expression",
+}
+
+_parser = None
+
+
+def grammar_path() -> str:
+    from . import grammar
+    return os.path.join(os.path.dirname(grammar.__file__), "jac.lark")
+
+
+def _build_parser():
+    from lark import Lark, Transformer, v_args
+
+    @v_args(inline=False)
+    class ToExpr(Transformer):
+        """Each method is named after a grammar alias and returns an `Expr`."""
+
+        def num(self, c):
+            return Expr("num", (), float(c[0]), column=c[0].column)
+
+        def var(self, c):
+            name = str(c[0])
+            if name in FUNCTIONS:
+                raise NameProblem(f"'{name}' is a function, not a variable: call it as {name}(...)",
+                                  column=c[0].column)
+            return Expr("var", (), name, column=c[0].column)
+
+        def call(self, c):
+            name, args = c[0], (c[2] if len(c) == 4 else [])
+            if name not in FUNCTIONS:
+                close = difflib.get_close_matches(str(name), FUNCTIONS, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else \
+                    "known functions: " + ", ".join(FUNCTIONS)
+                raise NameProblem(f"unknown function '{name}'", column=name.column, hint=hint)
+            if len(args) != ARITY[name]:
+                want = ARITY[name]
+                raise SyntaxProblem(f"{name} takes {want} argument{'s' if want > 1 else ''}, "
+                                    f"not {len(args)}", column=name.column)
+            return Expr(str(name), tuple(args), column=name.column)
+
+        def vector(self, c):
+            return Expr("vector", tuple(c[1]), column=c[0].column)
+
+        def group(self, c):
+            return c[1]
+
+        def arguments(self, c):
+            return [x for x in c if isinstance(x, Expr)]
+
+        def sum_chain(self, c):
+            terms = [c[0]]
+            for sign, term in zip(c[1::2], c[2::2]):
+                terms.append(term if sign == "+" else Expr("neg", (term,), column=sign.column))
+            return Expr("add", tuple(terms), column=c[1].column)
+
+        def product_chain(self, c):
+            out = c[0]
+            for op, operand in zip(c[1::2], c[2::2]):
+                out = Expr(_OPS[str(op)], (out, operand), column=op.column)
+            return out
+
+        def neg(self, c):
+            return Expr("neg", (c[1],), column=c[0].column)
+
+        def pow(self, c):
+            return Expr("pow", (c[0], c[2]), column=c[1].column)
+
+        def transpose(self, c):
+            return Expr("transpose", (c[0],), column=c[1].column)
+
+    with open(grammar_path(), encoding="utf-8") as f:
+        text = f.read()
+    return Lark(text, parser="lalr", transformer=ToExpr(), maybe_placeholders=False)
+
+
+def parser():
+    global _parser
+    if _parser is None:
+        _parser = _build_parser()
+    return _parser
+
+
+def parse(text: str) -> Expr:
+    """Parse one expression; raise SyntaxProblem / NameProblem / Unsupported on bad input."""
+    from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+
+    if not text.strip():
+        raise SyntaxProblem("the expression is empty", column=1)
+    try:
+        tree = parser().parse(text)
+    except VisitError as e:  # a Transformer callback raised one of ours
+        raise e.orig_exc from None
+    except UnexpectedCharacters as e:
+        ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
+        what = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}"
+        raise SyntaxProblem(f"unexpected character {what}", column=e.pos_in_stream + 1,
+                            hint=_explain_character(ch)) from None
+    except UnexpectedToken as e:
+        raise _token_problem(text, e) from None
+    except UnexpectedInput as e:
+        raise SyntaxProblem("the expression is incomplete", column=len(text) + 1) from None
+    except (NameProblem, SyntaxProblem):
+        raise
+    _check_depth(tree)
+    return tree
+
+
+def _explain_character(ch: str) -> str | None:
+    if ch in "{}":
+        return "use ( ) for grouping and [ ] for vectors"
+    if ch == ";":
+        return "write one expression; vectors are [a, b, c]"
+    if ch == "=":
+        return "give values with --at NAME=VALUE, not inside the expression"
+    return None
+
+
+def _previous_token(text: str, column: int) -> str | None:
+    before = text[: column - 1].rstrip()
+    if not before:
+        return None
+    if before.endswith("**"):
+        return "**"
+    return before[-1]
+
+
+def _open_bracket(text: str, column: int):
+    """The innermost '(' or '[' still open before `column`: (char, 1-based column) or None."""
+    stack = []
+    for i, ch in enumerate(text[: column - 1]):
+        if ch in "([":
+            stack.append((ch, i + 1))
+        elif ch in ")]" and stack:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+def _token_problem(text: str, e) -> SyntaxProblem:
+    ended = e.token.type == "$END"
+    column = len(text.rstrip()) + 1 if ended else e.token.column
+    raw = set(e.expected)
+    if "NAME" not in raw:
+        raw -= {"MINUS", "LPAR"}  # after an operand these are an operator and a call
+        if "MINUS" in e.expected:
+            raw.add("PLUS")
+    expected = {_WORDS.get(t, t) for t in raw}
+    if not ended and str(e.token) in ")]" and not _open_bracket(text, column):
+        return SyntaxProblem(f"unmatched '{e.token}'", column=column,
+                             hint="remove it, or add the opening bracket it closes")
+    opened = _open_bracket(text, column)
+    closer = {"(": "')'", "[": "']'"}.get(opened[0]) if opened else None
+    # LALR merges states, so the raw set may offer a closer for a bracket that is not open.
+    expected -= {"')'", "']'"} - {closer}
+    if closer not in expected:
+        closer = None
+    if not opened:
+        expected.discard("','")
+    order = ["an operand", "an operator", "')'", "']'", "','", "the end of the expression"]
+    words = " or ".join(sorted(expected, key=lambda w: order.index(w) if w in order else 99))
+    prev = _previous_token(text, column)
+    message = f"expected {words}" if words else "unexpected input"
+    if prev is not None:
+        message += f" after '{prev}'"
+    message += ", but the expression ended" if ended else f", found '{e.token}'"
+    hint = f"the '{opened[0]}' at column {opened[1]} is not closed" if closer and ended else None
+    return SyntaxProblem(message, column=column, hint=hint)
+
+
+def _check_depth(root: Expr) -> None:
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise Unsupported(f"the expression nests deeper than {MAX_DEPTH} levels",
+                              column=node.column)
+        stack.extend((a, depth + 1) for a in node.args)
