@@ -25,7 +25,12 @@ _parser = None
 
 
 def grammar_path() -> str:
-    from . import grammar
+    """The installed `jaccli/grammar/jac.lark`, or `grammar/jac.lark` of a source checkout."""
+    try:
+        from . import grammar
+    except ImportError:
+        return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            "grammar", "jac.lark")
     return os.path.join(os.path.dirname(grammar.__file__), "jac.lark")
 
 
