@@ -43,6 +43,11 @@ def kind_of(shape) -> str:
     return ("scalar", "vector", "matrix")[len(shape)]
 
 
+def output_kind(shape) -> str:
+    """SPEC.md: x' is a row (kind `row`, shape [1, n])."""
+    return "row" if len(shape) == 2 and shape[0] == 1 else kind_of(shape)
+
+
 def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numerator") -> Result:
     """Differentiate `text`.
 

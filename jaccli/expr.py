@@ -232,13 +232,32 @@ def fit(e: Expr, shape) -> Expr:
 # ---------------------------------------------------------------- smart constructors
 
 def _coefficient(t: Expr) -> tuple[float, Expr]:
-    """t = c·u with c a number: (c, u)."""
+    """t = c·u with c a number and u free of numeric factors: (c, u). Numbers give (c, 1).
+
+    Products and quotients built here keep this normal form — `neg(u)`, `c*u` or `u` —
+    so numbers meet and fold: 2*x'/(2*sqrt(s)) becomes x'/sqrt(s)."""
+    if t.op == "num":
+        return t.value, ONE
     if t.op == "neg":
         c, u = _coefficient(t.args[0])
         return -c, u
     if t.op == "mul" and is_number(t.args[0]):
-        return t.args[0].value, t.args[1]
+        c, u = _coefficient(t.args[1])
+        return t.args[0].value * c, u
     return 1.0, t
+
+
+def _scaled(c: float, core: Expr, shape) -> Expr:
+    """c·core in normal form, broadcast to `shape`."""
+    if c == 0:
+        return zeros(shape)
+    if is_one(core) and core.op == "num":
+        return fit(num(c), shape)
+    if c == 1:
+        return fit(core, shape)
+    if c == -1:
+        return fit(typed("neg", (core,)), shape)
+    return fit(typed("mul", (num(c), core)), shape)
 
 
 def add(*terms: Expr) -> Expr:
@@ -268,15 +287,8 @@ def add(*terms: Expr) -> Expr:
 
 
 def neg(a: Expr) -> Expr:
-    if a.op == "neg":
-        return a.args[0]
-    if is_number(a):
-        return num(-a.value)
-    if is_zero(a):
-        return a
-    if a.op == "mul" and is_number(a.args[0]):
-        return mul(num(-a.args[0].value), a.args[1])
-    return typed("neg", (a,))
+    c, u = _coefficient(a)
+    return _scaled(-c, u, a.shape)
 
 
 def sub(a: Expr, b: Expr) -> Expr:
@@ -284,47 +296,44 @@ def sub(a: Expr, b: Expr) -> Expr:
 
 
 def mul(a: Expr, b: Expr) -> Expr:
+    """Element-wise product; numbers lead and fold, 1/u · u = 1, c·q · u/q = c·u."""
     shape = broadcast_shape("mul", (a, b))
     if is_zero(a) or is_zero(b):
         return zeros(shape)
-    if is_number(a) and is_number(b):
-        return num(a.value * b.value)
-    if is_number(b) or (b.op == "mul" and is_number(b.args[0]) and not is_number(a)):
-        a, b = b, a  # numbers lead: 2*x, not x*2
-    if is_one(a):
-        return fit(b, shape)
-    if is_one(b):
-        return fit(a, shape)
-    if is_number(a) and a.value == -1:
-        return fit(neg(b), shape)
-    if is_number(a) and b.op == "mul" and is_number(b.args[0]):
-        return mul(num(a.value * b.args[0].value), b.args[1])
-    for p, q in ((a, b), (b, a)):
-        if p.op == "div" and is_one(p.args[0]):
-            if p.args[1] == q:          # (1/u)·u = 1
-                return ones(shape)
-            if p.args[0].shape == shape or q.shape == shape:   # (1/c)·u = u/c
-                return div(fit(q, shape), p.args[1])
-    if a.op == "neg":
-        return neg(mul(a.args[0], b))
-    if b.op == "neg":
-        return neg(mul(a, b.args[0]))
-    return typed("mul", (a, b))
+    (ca, u), (cb, v) = _coefficient(a), _coefficient(b)
+    return _scaled(ca * cb, _product(u, v), shape)
+
+
+def _product(u: Expr, v: Expr) -> Expr:
+    if is_one(u):
+        return v
+    if is_one(v):
+        return u
+    for p, q in ((u, v), (v, u)):
+        if p.op == "div" and p.args[1] == q:          # (r/q)·q = r
+            return p.args[0]
+        if p.op == "div" and is_one(p.args[0]):       # (1/r)·q = q/r
+            return _quotient(q, p.args[1])
+    return typed("mul", (u, v))
 
 
 def div(a: Expr, b: Expr) -> Expr:
+    """Element-wise quotient; numeric factors fold into the leading coefficient, u/u = 1."""
     shape = broadcast_shape("div", (a, b))
     if is_zero(a):
         return zeros(shape)
-    if is_one(b):
-        return fit(a, shape)
-    if a == b:
-        return ones(shape)
-    if is_number(a) and is_number(b) and b.value != 0:
-        return num(a.value / b.value)
-    if a.op == "neg":
-        return neg(div(a.args[0], b))
-    return typed("div", (a, b))
+    if is_zero(b):
+        return typed("div", (a, b))
+    (ca, u), (cb, v) = _coefficient(a), _coefficient(b)
+    return _scaled(ca / cb, _quotient(u, v), shape)
+
+
+def _quotient(u: Expr, v: Expr) -> Expr:
+    if is_one(v):
+        return u
+    if u == v:
+        return ONE
+    return typed("div", (u, v))
 
 
 def pow_(a: Expr, b: Expr) -> Expr:
@@ -382,4 +391,6 @@ def vec(a: Expr) -> Expr:
         return a
     if a.op in ("zeros", "ones"):
         return (zeros if a.op == "zeros" else ones)((sizes.product(a.shape),))
+    if a.op == "transpose" and len(a.args[0].shape) == 1:     # vec(xᵀ) = x
+        return a.args[0]
     return typed("vec", (a,))

@@ -444,6 +444,8 @@ def as_jacobian(m: Expr, rows, cols) -> Jacobian:
         return scalar(m)
     if len(m.shape) == 1:
         return row(m, cols) if rows == 1 and m.shape[0] == cols else column(m, rows)
+    if m.shape[0] == 1 and m.op == "transpose":      # a matrix that is xᵀ is the row xᵀ
+        return row(E.vec(m), cols)
     return Matrix(m)
 
 

@@ -108,7 +108,8 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
                 parts.append(body if i == 0 else " + " + body)
         return "".join(parts), ADD
     if op == "neg":
-        return "-" + show(e.args[0], s, POW), UNARY
+        # -a*b and -a/b read the same whether the sign binds to a or to the product.
+        return "-" + show(e.args[0], s, MUL if e.args[0].op in ("mul", "div") else POW), UNARY
     if op == "mul":
         a, b = e.args
         scalar = a.shape == () or b.shape == ()

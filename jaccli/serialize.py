@@ -6,7 +6,7 @@ import json
 import math
 
 from . import sizes
-from .api import MAX_LISTED, Result, kind_of
+from .api import MAX_LISTED, Result, kind_of, output_kind
 from .errors import JacError
 from .notation import latex_form
 
@@ -76,7 +76,7 @@ def to_dict(result: Result) -> dict:
     doc = {
         "expression": result.expression,
         "layout": result.layout,
-        "output": {"kind": kind_of(result.output_shape), "shape": _shape(result.output_shape)},
+        "output": {"kind": output_kind(result.output_shape), "shape": _shape(result.output_shape)},
         "variables": {n: {"kind": kind_of(s), "shape": _shape(s)} for n, s in result.variables.items()},
         "jacobians": [jacobian_entry(jr, result) for jr in result.jacobians],
     }
