@@ -12,22 +12,27 @@ import sys
 import click
 
 from . import __version__
-from .errors import JacError
 
 LAYOUTS = ("numerator", "denominator")
 EXAMPLES = """\b
 Examples (Parr & Howard, "The Matrix Calculus You Need For Deep Learning"):
-  jac "max(0, w@x + b)" --wrt w --wrt b          the neuron's gradient
-  jac "w * x" --at w=1,2,3 --at x=4,5,6          element-wise: diag(x), diag(w)
-  jac "W @ x" --wrt x --shape W=3x4             a matrix-vector product: W
-  jac "w @ x" --wrt w --layout denominator      layouts: x instead of x'
+  jac "max(0, w@x + b)" --wrt w --wrt b       the neuron's gradient: step(w·x + b)·xᵀ
+  jac "w * x" --at w=1,2,3 --at x=4,5,6       element-wise: diag(x) and diag(w), with numbers
+  jac "W @ x" --wrt x --shape W=3x4           a matrix-vector product: W
+  jac "w @ x" --wrt w --layout denominator    layouts: the column x instead of the row x'
   jac "[3*x^2*y, 2*x + y^8]" --wrt x,y --shape x=scalar --shape y=scalar
+  jac "mean((y - max(0, X @ w + b))^2)" --wrt w --shape b=scalar   the loss
   jac "softmax(x)" --at x=1,2,3 --json | jq '.jacobians[0].value'
-  printf 'x*y\\nsin(x)\\n' | jac - --json         one JSON line per expression
+  printf 'x*y\\nsin(x)\\n' | jac - --json       batch mode: one JSON line per expression
 
 \b
-Closed forms use the input language plus: I (identity), 0, 1 (vector of ones),
-diag(v), ' (transpose), step(v) (1 where v > 0), sign(v), kron(A, B), vec(A).
+Closed forms (JSON "symbolic") use the input language plus: I (identity), 0, 1 (vector of
+ones), diag(v), ' (transpose), step(v) (1 where v > 0), sign(v), kron(A, B), vec(A). On a
+terminal they are printed as in the papers: xᵀ, 𝟏, ⊙ (element-wise product), ⊗.
+
+\b
+Shell completion (--wrt <TAB> offers the expression's variables):
+  eval "$(_JAC_COMPLETE=bash_source jac)"     in ~/.bashrc (zsh_source, fish_source alike)
 """
 
 _VALUE_OPTIONS = ("--wrt", "--shape", "--at", "--layout", "--save")
@@ -48,6 +53,10 @@ class JacCommand(click.Command):
             if name in _VALUE_OPTIONS and "=" in arg or arg in _FLAG_OPTIONS:
                 options.append(arg)
             elif arg in _VALUE_OPTIONS:
+                if i + 1 == len(args):        # `jac x --wrt`: nothing left to be its value
+                    if ctx.resilient_parsing:  # shell completion of `--wrt <TAB>`
+                        break
+                    raise click.BadOptionUsage(arg, f"Option '{arg}' requires an argument.", ctx)
                 options.extend(args[i:i + 2])
                 i += 1
             else:
@@ -81,6 +90,14 @@ def _shapes(ctx, param, items):
     return out
 
 
+def _complete(name: str):
+    """A `shell_complete` callback that imports the completion code only when completing."""
+    def complete(ctx, param, incomplete):
+        from . import completion
+        return getattr(completion, name)(ctx, param, incomplete)
+    return complete
+
+
 def _wrt(ctx, param, items):
     from .inputs import parse_wrt
     try:
@@ -92,11 +109,14 @@ def _wrt(ctx, param, items):
 @click.command(cls=JacCommand, epilog=EXAMPLES, context_settings={"max_content_width": 100})
 @click.argument("expression", required=False)
 @click.option("--wrt", multiple=True, callback=_wrt, metavar="NAME[,NAME]",
+              shell_complete=_complete("complete_wrt"),
               help="Differentiate with respect to NAME (repeatable); x,y stacks [x; y]. "
                    "Default: every scalar and vector variable.")
 @click.option("--shape", "shapes", multiple=True, callback=_shapes, metavar="NAME=SPEC",
+              shell_complete=_complete("complete_assignment"),
               help="Declare a shape: scalar, N, MxN or M,N (symbols: n, m,n).")
 @click.option("--at", "at", multiple=True, callback=_assignments("--at"), metavar="NAME=VALUE",
+              shell_complete=_complete("complete_assignment"),
               help="A value: 0.5, 1,2,3, [1,2,3], [[1,2],[3,4]] or @FILE (.npy, .json, text).")
 @click.option("--layout", type=click.Choice(LAYOUTS), default="numerator", show_default=True,
               help="Jacobian layout (denominator is the transpose).")
@@ -124,20 +144,29 @@ def command(expression, wrt, shapes, at, layout, as_json, save):
 
 
 def main():
+    if "_JAC_COMPLETE" in os.environ:     # shell completion: jac's own bash and zsh scripts
+        from .completion import register
+        register()
+    from .session import INTERRUPTED, quiet_broken_pipe
+    _tolerate_unprintable_output()
+    # Not standalone: click would turn Ctrl-C into "Aborted!" and status 1, and a closed
+    # pipe into status 1; the session handles both, and the rest is done here.
     try:
-        command.main(prog_name="jac", standalone_mode=True)
-    except KeyboardInterrupt:
-        sys.stderr.write("\n")
-        sys.exit(130)
+        status = command.main(prog_name="jac", standalone_mode=False)
+    except click.ClickException as e:
+        e.show()
+        status = e.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):   # Ctrl-C outside a session
+        status = INTERRUPTED
     except BrokenPipeError:
-        _quiet_broken_pipe()
+        quiet_broken_pipe()
+        status = 0
+    sys.exit(status if isinstance(status, int) else 0)
 
 
-def _quiet_broken_pipe():
-    """`jac ... | head -1`: stop quietly once the reader has gone."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except OSError:
-        pass
-    sys.exit(0)
+def _tolerate_unprintable_output():
+    """Under a locale that cannot encode an expression's characters, print '?' for them
+    rather than fail while writing the answer."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="replace")

@@ -124,7 +124,9 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
         return show(a, s, MUL) + s.div + show(b, s, UNARY + 1), MUL
     if op == "matmul":
         a, b = e.args
-        return show(a, s, MUL) + s.matmul + show(b, s, UNARY + 1), MUL
+        # vector@vector is the dot product: w·x on screen (the ASCII form keeps '@').
+        symbol = s.dot if s.name == "unicode" and len(a.shape) == 1 == len(b.shape) else s.matmul
+        return show(a, s, MUL) + symbol + show(b, s, UNARY + 1), MUL
     if op == "dot":
         a, b = e.args
         return show(a, s, MUL) + s.dot + show(b, s, UNARY + 1), MUL

@@ -135,10 +135,14 @@ class _Inference:
             return {0: "a scalar", 1: "a vector", 2: "a matrix"}[len(shown)]
         return describe_shape(shown)
 
-    def mismatch(self, word: str, a: Expr, ta, b: Expr, tb, why: str) -> ShapeProblem:
+    def mismatch(self, word: str, a, ta, b: Expr, tb, why: str, node: Expr) -> ShapeProblem:
+        if isinstance(a, _Prefix):
+            a = a.expr()
+        column = _op_column(node, b)
+        if node.op == "add" and b.op == "neg":      # a - c: name c and the '-'
+            word, b = "'-'", b.args[0]
         return ShapeProblem(f"cannot apply {word} to {ascii_form(a)} ({self.describe(ta)}) and "
-                            f"{ascii_form(b)} ({self.describe(tb)}): {why}",
-                            column=_op_column(a, b))
+                            f"{ascii_form(b)} ({self.describe(tb)}): {why}", column=column)
 
     # -- the walk --------------------------------------------------------------------------
     def visit(self, node: Expr):
@@ -155,10 +159,9 @@ class _Inference:
             return _Open(self._group(name))
         kids = [self.visit(a) for a in node.args]
         if op in ("add",) + E.ELEMENTWISE_BINARY:
-            out, left = kids[0], node.args[0]
-            for arg, t in zip(node.args[1:], kids[1:]):
-                out = self.elementwise(node, left, out, arg, t)
-                left = node
+            out = kids[0]
+            for k, (arg, t) in enumerate(zip(node.args[1:], kids[1:]), start=1):
+                out = self.elementwise(node, _Prefix(node, k), out, arg, t)
             return out
         if op == "neg" or op in E.ELEMENTWISE_FUNCTIONS:
             return kids[0]
@@ -186,9 +189,10 @@ class _Inference:
         if op == "dot":
             (a, b), (ta, tb) = node.args, kids
             if len(ta.dims) != 1 or len(tb.dims) != 1:
-                raise self.mismatch("the dot product", a, ta, b, tb, "it needs two vectors")
+                raise self.mismatch("the dot product", a, ta, b, tb, "it needs two vectors", node)
             if not self.sizes.unify(ta.dims[0], tb.dims[0]):
-                raise self.mismatch("the dot product", a, ta, b, tb, "the vectors differ in length")
+                raise self.mismatch("the dot product", a, ta, b, tb, "the vectors differ in length",
+                                    node)
             return _Known((), True)
         if op in E.REDUCTIONS:
             if op == "norm" and len(kids[0].dims) == 2:
@@ -202,7 +206,7 @@ class _Inference:
             return kids[0]
         raise AssertionError(op)
 
-    def elementwise(self, node: Expr, a: Expr, ta, b: Expr, tb):
+    def elementwise(self, node: Expr, a: "_Prefix", ta, b: Expr, tb):
         ta, tb = self._resolve(ta), self._resolve(tb)
         word = E.OP_WORDS.get(node.op, node.op)
         if isinstance(ta, _Open) and isinstance(tb, _Open):
@@ -223,18 +227,20 @@ class _Inference:
             return _Known(ta.dims, ta.firm or tb.firm)
         if len(ta.dims) != len(tb.dims):
             raise self.mismatch(word, a, ta, b, tb,
-                                "element-wise operands must have the same shape (a scalar broadcasts)")
+                                "element-wise operands must have the same shape (a scalar broadcasts)",
+                                node)
         for da, db in zip(ta.dims, tb.dims):
             if not self.sizes.unify(da, db):
                 raise self.mismatch(word, a, ta, b, tb,
-                                    "element-wise operands must have the same shape")
+                                    "element-wise operands must have the same shape", node)
         return _Known(ta.dims, True)
 
     def matmul(self, node, a, b, ta, tb):
         if ta.dims == () or tb.dims == ():
-            raise self.mismatch("'@'", a, ta, b, tb, "'@' needs vectors or matrices; use '*' to scale")
+            raise self.mismatch("'@'", a, ta, b, tb, "'@' needs vectors or matrices; use '*' to scale",
+                                node)
         if not self.sizes.unify(ta.dims[-1], tb.dims[0]):
-            raise self.mismatch("'@'", a, ta, b, tb, "the inner sizes differ")
+            raise self.mismatch("'@'", a, ta, b, tb, "the inner sizes differ", node)
         if len(ta.dims) == 1 and len(tb.dims) == 1:
             return _Known((), True)
         if len(ta.dims) == 1:
@@ -268,8 +274,37 @@ class _Inference:
         return {n: tuple(self.sizes.get(d) for d in dims) for n, dims in dims_of.items()}
 
 
-def _op_column(a: Expr, b: Expr):
-    return b.column or a.column
+class _Prefix:
+    """The first k operands of an n-ary operation, built as an Expr only for a message
+    (building each prefix eagerly would make a long sum quadratic)."""
+
+    __slots__ = ("node", "k")
+
+    def __init__(self, node: Expr, k: int):
+        self.node, self.k = node, k
+
+    def expr(self) -> Expr:
+        return self.node.args[0] if self.k == 1 else Expr(self.node.op, self.node.args[:self.k])
+
+
+def _op_column(node: Expr, b: Expr):
+    """Where a mismatch points: the operator joining `b` to what precedes it. Sums keep only
+    their first sign's column and each '-' (a `neg` term), so a later '+' falls back to
+    where `b` starts."""
+    if node.op != "add":
+        return node.column or b.column
+    if b.op == "neg" or node.args[1] is b:       # a '-' sign, or the sum's first '+'
+        return b.column if b.op == "neg" else node.column
+    start = [n.column for n in _walk(b) if n.column]
+    return min(start) if start else node.column
+
+
+def _walk(node: Expr):
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(n.args)
 
 
 def infer(tree: Expr, declared: dict[str, tuple], extra_names=()) -> tuple[Expr, dict[str, tuple]]:

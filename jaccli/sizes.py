@@ -26,7 +26,9 @@ class Sym:
 
     def __str__(self):
         parts = []
-        for mono, coef in sorted(self.terms.items(), key=lambda t: (-len(t[0]), t[0])):
+        # Higher degree first; within a degree, the order the terms came in, so the
+        # stacked [x; y] of lengths n and m is n+m, as written.
+        for mono, coef in sorted(self.terms.items(), key=lambda t: -len(t[0])):
             body = "*".join(mono)
             if not mono:
                 parts.append(str(coef))

@@ -1,0 +1,43 @@
+#compdef jac
+
+_jac_completion() {
+    local -a completions
+    local -a completions_with_descriptions
+    local -a response
+    (( ! $+commands[jac] )) && return 1
+
+    response=("${(@f)$(env COMP_WORDS="${words[*]}" COMP_CWORD=$((CURRENT-1)) _JAC_COMPLETE=zsh_complete jac)}")
+
+    for type key descr in ${response}; do
+        if [[ "$type" == "plain" ]]; then
+            if [[ "$descr" == "_" ]]; then
+                completions+=("$key")
+            else
+                completions_with_descriptions+=("$key":"$descr")
+            fi
+        elif [[ "$type" == "dir" ]]; then
+            _path_files -/
+        elif [[ "$type" == "file" ]]; then
+            _path_files -f
+        fi
+    done
+
+    local -a suffix
+    [[ "${completions_with_descriptions[1]%:*}${completions[1]}" == *= ]] && suffix=(-S '')
+
+    if [ -n "$completions_with_descriptions" ]; then
+        _describe -V unsorted completions_with_descriptions -U "${suffix[@]}"
+    fi
+
+    if [ -n "$completions" ]; then
+        compadd -U -V unsorted "${suffix[@]}" -a completions
+    fi
+}
+
+if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
+    # autoload from fpath, call function directly
+    _jac_completion "$@"
+else
+    # eval/source/. command, register function for later
+    compdef _jac_completion jac
+fi
