@@ -244,6 +244,8 @@ def _coefficient(t: Expr) -> tuple[float, Expr]:
     if t.op == "mul" and is_number(t.args[0]):
         c, u = _coefficient(t.args[1])
         return t.args[0].value * c, u
+    if t.op == "div" and is_number(t.args[0]) and t.args[0].value != 1:
+        return t.args[0].value, typed("div", (ONE, t.args[1]))
     return 1.0, t
 
 
@@ -257,6 +259,8 @@ def _scaled(c: float, core: Expr, shape) -> Expr:
         return fit(core, shape)
     if c == -1:
         return fit(typed("neg", (core,)), shape)
+    if core.op == "div" and is_one(core.args[0]) and core.args[0].op == "num":
+        return fit(typed("div", (num(c), core.args[1])), shape)      # c/u, not c*(1/u)
     return fit(typed("mul", (num(c), core)), shape)
 
 
@@ -270,11 +274,11 @@ def add(*terms: Expr) -> Expr:
     coefficients: dict[Expr, float] = {}
     constant, constant_at = 0.0, None
     for t in flat:
-        if is_number(t):
-            constant += t.value
+        c, u = (1.0, t) if is_number(t) else _coefficient(t)
+        if is_number(u) or u.op == "ones":    # -2 is neg(2), and 1 is 1 in any shape
+            constant += c * (u.value if is_number(u) else 1.0)
             constant_at = len(coefficients) if constant_at is None else constant_at
-        elif not is_zero(t):
-            c, u = _coefficient(t)
+        elif not is_zero(u):
             coefficients[u] = coefficients.get(u, 0.0) + c
     rest = [mul(num(c), u) for u, c in coefficients.items() if c]
     if constant:
@@ -304,17 +308,58 @@ def mul(a: Expr, b: Expr) -> Expr:
     return _scaled(ca * cb, _product(u, v), shape)
 
 
+def _powers(t: Expr, sign: float, out: dict) -> None:
+    """Collect t as {base: exponent}: x*x/x^3 gives {x: -1}. Only numeric exponents merge."""
+    if t.op == "mul":
+        _powers(t.args[0], sign, out)
+        _powers(t.args[1], sign, out)
+    elif t.op == "div":
+        _powers(t.args[0], sign, out)
+        _powers(t.args[1], -sign, out)
+    elif t.op == "pow" and is_number(t.args[1]):
+        e = t.args[1].value
+        if e == int(e):      # (u^a)^k = u^(a·k) and (u·v)^k = u^k·v^k for whole k
+            _powers(t.args[0], sign * e, out)
+        else:
+            out[t.args[0]] = out.get(t.args[0], 0.0) + sign * e
+    elif not is_one(t):
+        out[t] = out.get(t, 0.0) + sign
+
+
 def _product(u: Expr, v: Expr) -> Expr:
+    """u·v for coefficient-free u, v; repeated bases merge their exponents (x·x = x^2,
+    x/x^2 = 1/x), otherwise the factors keep the order they came in."""
     if is_one(u):
         return v
     if is_one(v):
         return u
-    for p, q in ((u, v), (v, u)):
-        if p.op == "div" and p.args[1] == q:          # (r/q)·q = r
-            return p.args[0]
-        if p.op == "div" and is_one(p.args[0]):       # (1/r)·q = q/r
-            return _quotient(q, p.args[1])
-    return typed("mul", (u, v))
+    powers: dict[Expr, float] = {}
+    _powers(u, 1.0, powers)
+    _powers(v, 1.0, powers)
+    simple = all(e == 1 for e in powers.values()) and u.op not in ("div", "pow") \
+        and v.op not in ("div", "pow")
+    if simple and len(powers) == (len(_factor_list(u)) + len(_factor_list(v))):
+        return typed("mul", (u, v))
+    return _from_powers(powers)
+
+
+def _factor_list(t: Expr) -> list:
+    return _factor_list(t.args[0]) + _factor_list(t.args[1]) if t.op == "mul" else [t]
+
+
+def _from_powers(powers: dict) -> Expr:
+    def chain(items):
+        out = None
+        for base, e in items:
+            f = base if e == 1 else typed("pow", (base, num(e)))
+            out = f if out is None else typed("mul", (out, f))
+        return out
+
+    top = chain((b, e) for b, e in powers.items() if e > 0)
+    bottom = chain((b, -e) for b, e in powers.items() if e < 0)
+    if bottom is None:
+        return top if top is not None else ONE
+    return typed("div", (top if top is not None else ONE, bottom))
 
 
 def div(a: Expr, b: Expr) -> Expr:
@@ -333,7 +378,19 @@ def _quotient(u: Expr, v: Expr) -> Expr:
         return u
     if u == v:
         return ONE
+    powers: dict[Expr, float] = {}
+    _powers(u, 1.0, powers)
+    _powers(v, -1.0, powers)
+    if any(e == 0 for e in powers.values()) or any(_merges(t) for t in (u, v)):
+        return _from_powers({b: e for b, e in powers.items() if e != 0})
     return typed("div", (u, v))
+
+
+def _merges(t: Expr) -> bool:
+    """Whether t's factors repeat a base (so collecting powers changes it)."""
+    powers: dict[Expr, float] = {}
+    _powers(t, 1.0, powers)
+    return len(powers) < len(_factor_list(t)) if t.op == "mul" else False
 
 
 def pow_(a: Expr, b: Expr) -> Expr:

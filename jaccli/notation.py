@@ -103,6 +103,9 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
                 parts.append(("-" if i == 0 else " - ") + body)
             elif t.op == "num" and t.value < 0 and i:
                 parts.append(" - " + format_number(-t.value))
+            elif t.op in ("mul", "div") and t.args[0].op == "num" and t.args[0].value < 0 and i:
+                flipped = Expr(t.op, (Expr("num", (), -t.args[0].value, ()), t.args[1]), None, t.shape)
+                parts.append(" - " + show(flipped, s, MUL))
             else:
                 body = show(t, s, ADD)
                 parts.append(body if i == 0 else " + " + body)
@@ -116,7 +119,9 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
         symbol = s.scale if scalar else s.mul
         if s.latex and a.op == "num" and b.op != "num":
             symbol = " "
-        return show(a, s, MUL) + symbol + show(b, s, UNARY + 1 if symbol.strip() else POW), MUL
+        # a·(b·c) = a·b·c: the right operand of a product may itself be a product.
+        right = MUL if b.op == "mul" and symbol.strip() else (UNARY + 1 if symbol.strip() else POW)
+        return show(a, s, MUL) + symbol + show(b, s, right), MUL
     if op == "div":
         a, b = e.args
         if s.latex:
