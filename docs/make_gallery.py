@@ -89,7 +89,7 @@ SECTIONS = [
     ("The chain rules",
      "The single-variable chain rule, the total derivative (f(x) = x + x² has df/dx = 1 + 2x), "
      "and the vector chain rule: for f(x) = [ln(x²), sin(3x)] the derivative is the column "
-     "[2x/x², 3cos(3x)], that is [2/x, 3cos(3x)].",
+     "[2x/x², 3cos(3x)], which jac simplifies to [2/x, 3cos(3x)].",
      ['jac "x + x^2" --shape x=scalar',
       'jac "[log(x^2), sin(3*x)]" --shape x=scalar']),
     ("The gradient of neuron activation",
