@@ -131,6 +131,8 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
         a, b = e.args
         # vector@vector is the dot product: w·x on screen (the ASCII form keeps '@').
         symbol = s.dot if s.name == "unicode" and len(a.shape) == 1 == len(b.shape) else s.matmul
+        if s.latex and a.shape is not None and len(a.shape) == 1:      # wᵀx, xᵀA
+            return show(a, s, POSTFIX) + s.transpose + " " + show(b, s, UNARY + 1), MUL
         return show(a, s, MUL) + symbol + show(b, s, UNARY + 1), MUL
     if op == "dot":
         a, b = e.args
