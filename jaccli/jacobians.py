@@ -618,7 +618,24 @@ def hstack(blocks) -> Jacobian:
         return blocks[0]
     if all(isinstance(b, Zero) for b in blocks):
         return Zero(blocks[0].rows, sizes.total(b.cols for b in blocks))
-    return Stack(blocks, "h")
+    stacked = Stack(blocks, "h")
+    return _grid_diagonal(stacked) or stacked
+
+
+def _grid_diagonal(j: Jacobian):
+    """A square grid of scalar entries, zero off the diagonal, as diag([a, b, ...]): the
+    Jacobian of [x^2, y^2] with respect to x,y is diagonal by its derivation."""
+    grid = entry_grid(j)
+    if grid is None or len(grid) < 2 or any(len(r) != len(grid) for r in grid):
+        return None
+    if not all(E.is_zero(e) for i, r in enumerate(grid) for k, e in enumerate(r) if i != k):
+        return None
+    entries = [r[i] for i, r in enumerate(grid)]
+    if all(E.is_zero(e) for e in entries):
+        return Zero(len(grid), len(grid))
+    if all(E.is_one(e) for e in entries):
+        return Identity(len(grid))
+    return Diagonal(E.typed("vector", entries))
 
 
 def vstack(blocks) -> Jacobian:

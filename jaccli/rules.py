@@ -169,10 +169,12 @@ def _d_norm(node, i):
 
 
 def _d_logsumexp(node, i):
-    """∂logsumexp(x)/∂x = softmax(x)ᵀ"""
+    """∂logsumexp(x)/∂x = softmax(x)ᵀ; over all entries of a matrix X, vec(exp(X - logsumexp(X)))ᵀ"""
     u = node.args[0]
     if u.shape == ():
         return J.Identity(1)
+    if len(u.shape) == 2:
+        return J.row(E.vec(E.call("exp", E.sub(u, node))), size(u.shape))
     return J.row(E.call("softmax", u), size(u.shape))
 
 

@@ -1,0 +1,271 @@
+"""An independent evaluator of the jac expression language, for the tests.
+
+Written from SPEC.md alone: its own tokenizer and recursive-descent parser, and NumPy
+semantics for every operator. It shares no code with `jaccli` (in particular not
+`jaccli.evaluate`), so agreement between the two is evidence, not an echo.
+
+`numeric_jacobian` differentiates an expression by central finite differences in
+numerator layout (rows: the output, flattened row-major; columns: the variables of one
+`--wrt` group, each flattened row-major, side by side). `Evaluation.hazard` is the
+smallest distance seen to a kink or a domain edge (|z| at abs/relu, |a - b| at max/min,
+|cos z| at tan, the argument of log/sqrt, the denominator of / and of a negative power,
+the base of a fractional power, ‖x‖ at norm), so a test can stay away
+from points where finite differences mean nothing.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<number>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)
+  | (?P<name>[^\W\d_]\w*)
+  | (?P<op>\*\*|[-+*/@·^'()\[\],])
+""", re.VERBOSE)
+
+
+def tokenize(text: str) -> list[tuple[str, str]]:
+    tokens, pos = [], 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise SyntaxError(f"oracle: unexpected {text[pos]!r} at {pos + 1}")
+        pos = m.end()
+        if m.lastgroup != "ws":
+            value = m.group()
+            tokens.append((m.lastgroup, "^" if value == "**" else value))
+    tokens.append(("end", ""))
+    return tokens
+
+
+class _Parser:
+    """expr := product (('+'|'-') product)*; product := unary (('*'|'/'|'@'|'·') unary)*;
+    unary := '-' unary | power; power := postfix ('^' exponent)?;
+    exponent := '-' exponent | power; postfix := atom "'"*."""
+
+    def __init__(self, text: str):
+        self.tokens = tokenize(text)
+        self.i = 0
+
+    def peek(self) -> str:
+        return self.tokens[self.i][1]
+
+    def take(self, want: str | None = None):
+        kind, value = self.tokens[self.i]
+        if want is not None and value != want:
+            raise SyntaxError(f"oracle: expected {want!r}, found {value!r}")
+        self.i += 1
+        return kind, value
+
+    def parse(self):
+        tree = self.expr()
+        if self.tokens[self.i][0] != "end":
+            raise SyntaxError(f"oracle: trailing {self.peek()!r}")
+        return tree
+
+    def expr(self):
+        out = self.product()
+        while self.peek() in ("+", "-"):
+            op = {"+": "add", "-": "sub"}[self.take()[1]]
+            out = (op, out, self.product())
+        return out
+
+    def product(self):
+        out = self.unary()
+        while self.peek() in ("*", "/", "@", "·"):
+            op = {"*": "mul", "/": "div", "@": "matmul", "·": "dot"}[self.take()[1]]
+            out = (op, out, self.unary())
+        return out
+
+    def unary(self):
+        if self.peek() == "-":
+            self.take()
+            return ("neg", self.unary())
+        return self.power()
+
+    def power(self):
+        base = self.postfix()
+        if self.peek() == "^":
+            self.take()
+            return ("pow", base, self.exponent())
+        return base
+
+    def exponent(self):
+        if self.peek() == "-":
+            self.take()
+            return ("neg", self.exponent())
+        return self.power()
+
+    def postfix(self):
+        out = self.atom()
+        while self.peek() == "'":
+            self.take()
+            out = ("transpose", out)
+        return out
+
+    def atom(self):
+        kind, value = self.take()
+        if kind == "number":
+            return ("num", float(value))
+        if kind == "name":
+            if self.peek() == "(":
+                self.take()
+                args = self.arguments(")")
+                return ("call", value, *args)
+            return ("var", value)
+        if value == "(":
+            inner = self.expr()
+            self.take(")")
+            return inner
+        if value == "[":
+            return ("vector", *self.arguments("]"))
+        raise SyntaxError(f"oracle: unexpected {value!r}")
+
+    def arguments(self, close: str) -> list:
+        args = [self.expr()]
+        while self.peek() == ",":
+            self.take()
+            args.append(self.expr())
+        self.take(close)
+        return args
+
+
+def parse(text: str):
+    return _Parser(text).parse()
+
+
+def _softmax(x):
+    e = np.exp(x - np.max(x))
+    return e / np.sum(e)
+
+
+def _logsumexp(x):
+    m = np.max(x)
+    return m + np.log(np.sum(np.exp(x - m)))
+
+
+_FUNCTIONS = {
+    "sin": np.sin, "cos": np.cos, "tan": np.tan, "exp": np.exp, "log": np.log,
+    "sqrt": np.sqrt, "tanh": np.tanh, "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
+    "relu": lambda z: np.maximum(z, 0.0), "abs": np.abs,
+    "sum": np.sum, "mean": np.mean, "norm": lambda z: np.sqrt(np.sum(z * z)),
+    "softmax": _softmax, "logsumexp": _logsumexp,
+    "max": np.maximum, "min": np.minimum, "dot": lambda a, b: np.dot(a, b),
+}
+
+
+def _min_abs(a) -> float:
+    return float(np.min(np.abs(a))) if np.size(a) else math.inf
+
+
+class Evaluation:
+    """Evaluates a parsed expression at `values` (name -> array-like) with NumPy."""
+
+    def __init__(self, values: dict):
+        self.values = {k: np.asarray(v, dtype=float) for k, v in values.items()}
+        self.hazard = math.inf
+
+    def _near(self, distance: float) -> None:
+        self.hazard = min(self.hazard, distance)
+
+    def __call__(self, node):
+        op = node[0]
+        if op == "num":
+            return node[1]
+        if op == "var":
+            v = self.values[node[1]]
+            return float(v) if v.ndim == 0 else v
+        if op == "call":
+            name, args = node[1], [self(a) for a in node[2:]]
+            if name in ("abs", "relu"):
+                self._near(_min_abs(args[0]))
+            elif name in ("max", "min"):
+                self._near(_min_abs(np.subtract(args[0], args[1])))
+            elif name == "tan":
+                self._near(_min_abs(np.cos(args[0])))
+            elif name in ("log", "sqrt"):
+                self._near(float(np.min(args[0])))
+            elif name == "norm":
+                self._near(float(np.sqrt(np.sum(np.square(args[0])))))
+            return _FUNCTIONS[name](*args)
+        if op == "vector":
+            return np.array([float(self(a)) for a in node[1:]])
+        args = [self(a) for a in node[1:]]
+        if op == "neg":
+            return -args[0]
+        if op == "transpose":
+            a = np.asarray(args[0])
+            if a.ndim == 0:
+                return float(a)
+            if a.ndim == 1:
+                return a[None, :]
+            return a[0] if a.shape[0] == 1 else a.T
+        a, b = args
+        if op == "add":
+            return np.add(a, b)
+        if op == "sub":
+            return np.subtract(a, b)
+        if op == "mul":
+            return np.multiply(a, b)
+        if op == "div":
+            self._near(_min_abs(b))
+            return np.divide(a, b)
+        if op == "pow":
+            integral = np.ndim(b) == 0 and float(b).is_integer()
+            if not integral:
+                self._near(float(np.min(a)))
+            elif float(b) < 0:
+                self._near(_min_abs(a))
+            return np.power(a, b)
+        if op in ("matmul", "dot"):
+            out = np.matmul(a, b)
+            if np.ndim(a) == 2 and np.shape(a)[0] == 1 and np.ndim(b) == 1:
+                return float(out[0])    # a row times a column is a scalar, as in SPEC.md
+            return float(out) if np.ndim(out) == 0 else out
+        raise AssertionError(op)
+
+
+def evaluate(text: str, values: dict):
+    """The value of `text`: a float, a 1-D array (vector) or a 2-D array (matrix or row)."""
+    return Evaluation(values)(parse(text))
+
+
+def hazard(text: str, values: dict) -> float:
+    """How close the evaluation comes to a kink or a domain edge (see module docstring)."""
+    ev = Evaluation(values)
+    ev(parse(text))
+    return ev.hazard
+
+
+def numeric_jacobian(text: str, values: dict, wrt: list[str], h: float = 1e-6) -> np.ndarray:
+    """Central finite differences, numerator layout: d vec(f) / d [vec(w1); vec(w2); ...].
+
+    A name in `wrt` without a value is a variable the expression does not use: its columns
+    are those of `values[name]` when given, so callers pass a value for it too."""
+    tree = parse(text)
+    base = {k: np.array(v, dtype=float) for k, v in values.items()}
+
+    def f(vals) -> np.ndarray:
+        return np.reshape(np.asarray(Evaluation(vals)(tree), dtype=float), -1)
+
+    rows = f(base).size
+    columns = []
+    for name in wrt:
+        flat = base[name].reshape(-1)
+        for k in range(flat.size):
+            step = h * max(1.0, abs(flat[k]))
+            plus = {**base, name: _bumped(base[name], k, step)}
+            minus = {**base, name: _bumped(base[name], k, -step)}
+            columns.append((f(plus) - f(minus)) / (2 * step))
+    if not columns:
+        return np.zeros((rows, 0))
+    return np.stack(columns, axis=1)
+
+
+def _bumped(a: np.ndarray, k: int, step: float) -> np.ndarray:
+    out = np.array(a, dtype=float)
+    out.reshape(-1)[k] += step
+    return out
