@@ -10,14 +10,18 @@ from dataclasses import dataclass, field
 
 from . import sizes
 from .derive import jacobian as derive_jacobian
-from .errors import ShapeProblem
+from .errors import ShapeProblem, Unsupported
 from .expr import Expr, describe_shape
 from .jacobians import Jacobian, hstack
+from .report import did_you_mean, nearest
 from .shapes import infer
 from .syntax import parse
 
 LAYOUTS = ("numerator", "denominator")
 MAX_LISTED = 10 ** 5   # SPEC.md: numbers are listed in JSON up to this many entries
+# Each name differentiated walks the whole tree once; past this many (names x nodes) a
+# line of thousands of distinct names would take minutes, so it is refused at once.
+MAX_WORK = 2 * 10 ** 6
 
 
 @dataclass
@@ -67,8 +71,16 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
     if wrt is None:
         wrt = [[n] for n in names_in_expression if len(variable_shapes[n]) < 2]
     for n in dict.fromkeys(extra):
-        warnings.append(f"{n} does not appear in the expression: its Jacobian is zero")
+        guess = did_you_mean(n, names_in_expression)
+        warnings.append(f"{n} does not appear in the expression: its Jacobian is zero"
+                        + (f"; {guess}" if guess else ""))
+    for n in declared:      # a typo in --at or --shape, when a likely name was left without
+        guess = nearest(n, [m for m in names_in_expression if m not in declared])
+        if n not in names_in_expression and n not in extra and guess:
+            warnings.append(f"{n} has a value or --shape but does not appear in the expression; "
+                            f"did you mean '{guess}'?")
 
+    _check_work(typed, sum(len(group) for group in wrt))
     results = []
     for group in wrt:
         blocks = [derive_jacobian(typed, n, variable_shapes[n]) for n in group]
@@ -82,6 +94,21 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
     if values:
         _evaluate(result)
     return result
+
+
+def _check_work(tree: Expr, names: int) -> None:
+    if names < 2:
+        return
+    seen, stack = set(), [tree]
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            stack.extend(node.args)
+    if names * len(seen) > MAX_WORK:
+        raise Unsupported(f"differentiating this {len(seen)}-node expression with respect to "
+                          f"{names} variables is more work than jac does at once",
+                          hint="name the variables you need with --wrt")
 
 
 def _declarations(shapes: dict, values: dict) -> dict:
@@ -106,6 +133,10 @@ def _evaluate(result: Result) -> None:
         if not np.all(np.isfinite(value)):
             result.warnings.append(f"the value of {name} is not finite everywhere (NaN or infinity)")
     ev = Evaluator(result.values)
+    try:
+        ev(result.tree)   # f itself, so a domain error (log of a negative) is a warning too
+    except NotEvaluable:
+        pass              # a variable without a value: f has no numbers to check
     for jr in result.jacobians:
         try:
             jr.value = ev.jacobian(jr.jacobian)

@@ -2,8 +2,13 @@
 
 A diagonal Jacobian evaluates to its diagonal vector (`DiagonalValue`) and stays one
 through sums and products with other diagonals; only `dense()` builds the full matrix,
-and only when someone asks. Non-finite results are reported as warnings naming the
-subexpression, never as NumPy's RuntimeWarning text.
+and only when someone asks. No array larger than `MAX_ENTRIES` numbers is ever built: a
+Jacobian that would need one evaluates to `TooLarge` (its shape, no numbers) with a
+warning, so a 10⁶-element diagonal costs 10⁶ numbers and a declared 10¹⁸ costs none.
+
+Non-finite results are reported as warnings naming the subexpression that produced them,
+never as NumPy's RuntimeWarning text. Expressions are evaluated iteratively, so the depth
+of a closed form is not limited by Python's recursion limit.
 """
 from __future__ import annotations
 
@@ -11,12 +16,25 @@ import numpy as np
 
 from . import jacobians as J
 from . import sizes
+from .errors import Unsupported
 from .expr import Expr
 from .notation import ascii_form
+
+# The most numbers jac puts in one array (400 MB of float64).
+MAX_ENTRIES = 5 * 10 ** 7
 
 
 class NotEvaluable(Exception):
     """A variable has no value, or a size is symbolic."""
+
+
+class _TooBig(Exception):
+    """An array of more than MAX_ENTRIES numbers was about to be built."""
+
+
+def _budget(rows: int, cols: int = 1) -> None:
+    if rows * cols > MAX_ENTRIES:
+        raise _TooBig
 
 
 class DiagonalValue:
@@ -25,6 +43,10 @@ class DiagonalValue:
         self.shape = (self.d.size, self.d.size)
 
     def dense(self) -> np.ndarray:
+        n = self.d.size
+        if n * n > MAX_ENTRIES:
+            raise Unsupported(f"the {n}x{n} diagonal Jacobian is too large to write out as a "
+                              "matrix", hint="use --json (it lists the diagonal) or --save FILE.npz")
         return np.diag(self.d)
 
     @property
@@ -43,6 +65,24 @@ class DenseValue:
     @property
     def T(self):
         return DenseValue(self.a.T)
+
+
+class TooLarge:
+    """A Jacobian whose numbers would not fit in MAX_ENTRIES: its shape, and no numbers."""
+
+    d = None
+
+    def __init__(self, rows: int, cols: int):
+        self.shape = (rows, cols)
+
+    def dense(self):
+        rows, cols = self.shape
+        raise Unsupported(f"the {rows}x{cols} Jacobian has too many entries to compute "
+                          f"(more than {MAX_ENTRIES})")
+
+    @property
+    def T(self):
+        return TooLarge(self.shape[1], self.shape[0])
 
 
 def _stable_sigmoid(x):
@@ -87,6 +127,15 @@ def _size(s) -> int:
     return s
 
 
+def _is_log_softmax(e: Expr) -> bool:
+    return e.op == "log" and e.args[0].op == "softmax"
+
+
+def _operands(e: Expr) -> tuple:
+    """The nodes whose values `e` is computed from (log-softmax skips the softmax)."""
+    return e.args[0].args if _is_log_softmax(e) else e.args
+
+
 class Evaluator:
     """Evaluates expressions at given values (name -> ndarray), memoised per node."""
 
@@ -94,26 +143,41 @@ class Evaluator:
         self.values = values
         self.memo: dict[Expr, object] = {}
         self.warnings: list[str] = []
+        self._inputs_finite = all(np.all(np.isfinite(v)) for v in values.values())
 
     def __call__(self, e: Expr):
         hit = self.memo.get(e)
-        if hit is None:
-            with np.errstate(all="ignore"):
-                hit = self._eval(e)
-            self.memo[e] = hit
-        return hit
+        if hit is not None:
+            return hit
+        # Post-order with an explicit stack: closed forms can nest deeper than the input.
+        stack = [(e, False)]
+        with np.errstate(all="ignore"):
+            while stack:
+                node, ready = stack.pop()
+                if node in self.memo:
+                    continue
+                operands = _operands(node)
+                if ready or not operands:
+                    self.memo[node] = self._eval(node, [self.memo[a] for a in operands])
+                else:
+                    stack.append((node, True))
+                    stack.extend((a, False) for a in reversed(operands) if a not in self.memo)
+        return self.memo[e]
 
     def _warn_if_new_nonfinite(self, e: Expr, out, args):
         if np.all(np.isfinite(out)):
             return
         if all(np.all(np.isfinite(a)) for a in args):
-            kind = "NaN" if np.any(np.isnan(out)) else "an infinite value"
-            self.warnings.append(f"{ascii_form(e)} gives {kind} at these values"
-                                 + _domain_hint(e))
+            nan = bool(np.any(np.isnan(out)))
+            self.warnings.append(f"{ascii_form(e)} gives {'NaN' if nan else 'an infinite value'} "
+                                 f"at these values{_domain_hint(e, nan)}")
 
-    def _eval(self, e: Expr):
+    def _eval(self, e: Expr, args: list):
         op = e.op
         if op == "num":
+            if not np.isfinite(e.value):
+                self.warnings.append(f"a number in the expression or its derivative is "
+                                     f"{e.value} (beyond the floating-point range)")
             return e.value
         if op == "var":
             if e.value not in self.values:
@@ -123,14 +187,13 @@ class Evaluator:
             return float(_size(e.value))
         if op in ("ones", "zeros"):
             shape = tuple(_size(s) for s in e.shape)
+            if sizes.product(shape) > MAX_ENTRIES:
+                raise NotEvaluable(f"{op} of shape {shape} is too large")
             return np.ones(shape) if op == "ones" else np.zeros(shape)
-        if op == "log" and e.args[0].op == "softmax":   # log-softmax, finite for large inputs
-            x = np.asarray(self(e.args[0].args[0]), dtype=float)
+        if _is_log_softmax(e):   # log-softmax, finite for large inputs
+            x = np.asarray(args[0], dtype=float)
             out = x - _logsumexp(x)
-            self._warn_if_new_nonfinite(e, out, [x])
-            return out
-        args = [self(a) for a in e.args]
-        if op == "add":
+        elif op == "add":
             out = args[0]
             for a in args[1:]:
                 out = np.add(out, a)
@@ -151,7 +214,7 @@ class Evaluator:
             else:
                 out = a.T
         elif op == "vector":
-            out = np.array([float(a) for a in args])
+            out = np.array([float(np.reshape(a, -1)[0]) for a in args])
         else:
             raise AssertionError(op)
         self._warn_if_new_nonfinite(e, out, args)
@@ -159,9 +222,42 @@ class Evaluator:
 
     # -- Jacobians ---------------------------------------------------------------------
     def jacobian(self, j: J.Jacobian):
+        """The numbers of `j`: DiagonalValue, DenseValue, or TooLarge (with a warning).
+        Non-finite numbers that no warning explains yet (an overflow while multiplying
+        Jacobians) get one. NotEvaluable when a variable has no value or a size is symbolic."""
+        rows, cols = _size(j.rows), _size(j.cols)
+        if max(rows, cols) > MAX_ENTRIES:
+            # No value is this long (inputs.py reads at most as many numbers): the size was
+            # declared, for a variable without a value, so there are no numbers to give.
+            raise NotEvaluable(f"a {rows}x{cols} Jacobian")
+        try:
+            with np.errstate(all="ignore"):
+                value = self._jacobian(j)
+        except _TooBig:
+            if j.diagonal:
+                raise NotEvaluable(f"a {rows}x{cols} Jacobian") from None
+            self.warnings.append(f"the {rows}x{cols} Jacobian {_short(j.form())} is too large to "
+                                 f"compute (more than {MAX_ENTRIES} numbers): it has no value")
+            return TooLarge(rows, cols)
+        numbers = value.d if isinstance(value, DiagonalValue) else value.a
+        if not self.warnings and self._inputs_finite and not np.all(np.isfinite(numbers)):
+            kind = "NaN" if np.any(np.isnan(numbers)) else "infinite values"
+            self.warnings.append(f"the Jacobian {_short(j.form())} has {kind} at these values "
+                                 "(overflow or a division by zero)")
+        return value
+
+    def _jacobian(self, j: J.Jacobian):
         rows, cols = _size(j.rows), _size(j.cols)
         if isinstance(j, J.Zero):
-            return DiagonalValue(np.zeros(rows)) if rows == cols else DenseValue(np.zeros((rows, cols)))
+            if rows == cols:
+                _budget(rows)
+                return DiagonalValue(np.zeros(rows))
+            _budget(rows, cols)
+            return DenseValue(np.zeros((rows, cols)))
+        if isinstance(j, (J.Identity, J.Scaled, J.Diagonal, J.Row, J.Column)):
+            _budget(max(rows, cols))   # stored as one vector
+        elif isinstance(j, J.Matrix):
+            _budget(rows, cols)
         if isinstance(j, J.Identity):
             return DiagonalValue(np.ones(rows))
         if isinstance(j, J.Scaled):
@@ -177,27 +273,57 @@ class Evaluator:
         if isinstance(j, J.Matrix):
             return DenseValue(np.reshape(self(j.m), (rows, cols)))
         if isinstance(j, J.Kron):
-            return DenseValue(np.kron(self.jacobian(j.a).dense(), self.jacobian(j.b).dense()))
+            a, b = self._jacobian(j.a), self._jacobian(j.b)
+            if isinstance(a, DiagonalValue) and isinstance(b, DiagonalValue):
+                return DiagonalValue(np.kron(a.d, b.d))
+            _budget(rows, cols)
+            return DenseValue(np.kron(_dense(a), _dense(b)))
         if isinstance(j, J.Sum):
-            out = self.jacobian(j.terms[0])
+            out = self._jacobian(j.terms[0])
             for t in j.terms[1:]:
-                out = add_values(out, self.jacobian(t))
+                out = add_values(out, self._jacobian(t))
             return out
         if isinstance(j, J.Product):
-            out = self.jacobian(j.factors[0])
-            for f in j.factors[1:]:
-                out = multiply_values(out, self.jacobian(f))
-            return out
+            return multiply_chain([self._jacobian(f) for f in j.factors])
         if isinstance(j, J.Stack):
-            blocks = [self.jacobian(b).dense() for b in j.blocks]
+            _budget(rows, cols)
+            blocks = [_dense(self._jacobian(b)) for b in j.blocks]
             return DenseValue(np.hstack(blocks) if j.axis == "h" else np.vstack(blocks))
         raise AssertionError(type(j))
+
+
+def _dense(v) -> np.ndarray:
+    rows, cols = v.shape
+    _budget(rows, cols)
+    return v.dense()
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _cost(a, b) -> int:
+    """Numbers in the product a·b (a diagonal result costs its diagonal)."""
+    if isinstance(a, DiagonalValue) and isinstance(b, DiagonalValue):
+        return a.shape[0]
+    return a.shape[0] * b.shape[1]
+
+
+def multiply_chain(factors: list):
+    """A·B·C·...: multiply the adjacent pair with the smallest result first, so a column
+    times a row times a column never builds the outer product."""
+    factors = list(factors)
+    while len(factors) > 1:
+        i = min(range(len(factors) - 1), key=lambda k: _cost(factors[k], factors[k + 1]))
+        factors[i:i + 2] = [multiply_values(factors[i], factors[i + 1])]
+    return factors[0]
 
 
 def add_values(a, b):
     with np.errstate(all="ignore"):
         if isinstance(a, DiagonalValue) and isinstance(b, DiagonalValue):
             return DiagonalValue(a.d + b.d)
+        _budget(*a.shape)
         return DenseValue(_dense_plus(a, b))
 
 
@@ -215,6 +341,7 @@ def multiply_values(a, b):
     with np.errstate(all="ignore"):
         if isinstance(a, DiagonalValue) and isinstance(b, DiagonalValue):
             return DiagonalValue(a.d * b.d)
+        _budget(a.shape[0], b.shape[1])
         if isinstance(a, DiagonalValue):
             return DenseValue(a.d[:, None] * b.a)
         if isinstance(b, DiagonalValue):
@@ -222,8 +349,10 @@ def multiply_values(a, b):
         return DenseValue(a.a @ b.a)
 
 
-def _domain_hint(e: Expr) -> str:
+def _domain_hint(e: Expr, nan: bool) -> str:
     hints = {"log": " (log of a value <= 0)", "sqrt": " (sqrt of a negative value)",
              "div": " (division by zero)", "pow": " (a negative base with a fractional power, "
-             "or overflow)", "exp": " (overflow)"}
-    return hints.get(e.op, "")
+             "or overflow)", "tan": " (tan at an odd multiple of pi/2)"}
+    if e.op in hints:
+        return hints[e.op]
+    return " (infinity minus infinity, or zero times infinity)" if nan else " (overflow)"

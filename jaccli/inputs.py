@@ -57,13 +57,42 @@ def parse_wrt(items) -> list[list[str]]:
 
 _SPECIAL = [(re.compile(r"(?i)(?<![\w.])[+-]?inf(inity)?\b"), None), (re.compile(r"(?i)\bnan\b"), "NaN")]
 
+# The most numbers one value may hold (400 MB of float64), so a file cannot exhaust memory.
+MAX_VALUE_ENTRIES = 5 * 10 ** 7
+NPY_MAGIC = b"\x93NUMPY"
 
-def _json_numbers(text: str):
+
+def _json_numbers(text: str, where: str):
+    """JSON (plus nan, inf) as nested lists of numbers; ValueProblem for anything else."""
     def inf(m):
         return "-Infinity" if m.group(0).startswith("-") else "Infinity"
     text = _SPECIAL[0][0].sub(inf, text)
     text = _SPECIAL[1][0].sub("NaN", text)
-    return json.loads(text)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueProblem(f"{where} is not valid JSON ({e.msg}, line {e.lineno} column {e.colno})",
+                           hint="write numbers in brackets: [1, 2, 3] or [[1, 2], [3, 4]]") from None
+    except RecursionError:
+        raise ValueProblem(f"{where} nests brackets too deeply; jac takes scalars, vectors "
+                           "and matrices") from None
+    _only_numbers(data, where)
+    return data
+
+
+def _only_numbers(data, where: str) -> None:
+    """Every leaf a number (not true/false, null or a string); lists nested at most twice."""
+    stack = [(data, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, list):
+            if depth >= 2:
+                raise ValueProblem(f"{where} has more than 2 dimensions; jac takes scalars, "
+                                   "vectors and matrices")
+            stack.extend((x, depth + 1) for x in item)
+        elif isinstance(item, bool) or not isinstance(item, (int, float)):
+            shown = json.dumps(item)[:30]
+            raise ValueProblem(f"{where} holds {shown}, which is not a number")
 
 
 def parse_value(text: str, name: str):
@@ -71,18 +100,17 @@ def parse_value(text: str, name: str):
     text = text.strip()
     if text.startswith("@"):
         return read_value_file(text[1:], name)
+    where = f"the value of {name}"
     if not text:
         raise ValueProblem(f"--at {name}= has no value", hint=f"e.g. --at {name}=1,2,3")
+    if text.startswith("["):
+        return as_array(_json_numbers(text, where), where)
     try:
-        if text.startswith("["):
-            data = _json_numbers(text)
-        else:
-            data = [float(p) for p in text.split(",")]
-            data = data[0] if len(data) == 1 and "," not in text else data
-    except (ValueError, TypeError):
-        raise ValueProblem(f"cannot read the value of {name}: {text[:60]!r}",
+        data = [float(p) for p in text.split(",")]
+    except ValueError:
+        raise ValueProblem(f"cannot read {where}: {text[:60]!r}",
                            hint="write a number, 1,2,3, [1,2,3] or [[1,2],[3,4]], or @FILE") from None
-    return as_array(data, f"the value of {name}")
+    return as_array(data[0] if len(data) == 1 and "," not in text else data, where)
 
 
 def as_array(data, where: str):
@@ -101,36 +129,66 @@ def as_array(data, where: str):
 
 
 def read_value_file(path: str, name: str):
-    import numpy as np
-
+    """`--at NAME=@FILE`: .npy, .json, or text. Anything else is a ValueProblem naming it."""
+    path = os.path.expanduser(path)
     where = f"the file {path!r} (value of {name})"
+    if not path:
+        raise ValueProblem(f"--at {name}=@ names no file", hint=f"e.g. --at {name}=@values.npy")
+    if os.path.isdir(path):
+        raise ValueProblem(f"cannot read {where}: it is a directory")
     if not os.path.isfile(path):
         raise ValueProblem(f"cannot read {where}: no such file")
     try:
         if path.endswith(".npy"):
-            try:
-                a = np.load(path, allow_pickle=False)
-            except (ValueError, OSError, EOFError) as e:
-                raise ValueProblem(f"{where} is not a valid .npy file ({e})") from None
-            if a.dtype.kind not in "biuf":
-                raise ValueProblem(f"{where} holds {a.dtype} data, not numbers")
-            return as_array(a, where)
+            return as_array(_read_npy(path, where), where)
         with open(path, "rb") as f:
-            raw = f.read()
+            raw = f.read(8 * MAX_VALUE_ENTRIES + 1)
+        if len(raw) > 8 * MAX_VALUE_ENTRIES:
+            raise ValueProblem(f"{where} is too large for a text or JSON value",
+                               hint="save large values with numpy.save as .npy")
+        if raw.startswith(NPY_MAGIC):
+            raise ValueProblem(f"{where} is a .npy file: name it FILE.npy")
         try:
-            text = raw.decode("utf-8")
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValueProblem(f"{where} is not text, .npy or .json") from None
         if "\x00" in text:
             raise ValueProblem(f"{where} is not text, .npy or .json")
         if path.endswith(".json"):
-            try:
-                return as_array(_json_numbers(text), where)
-            except json.JSONDecodeError as e:
-                raise ValueProblem(f"{where} is not valid JSON ({e.msg}, line {e.lineno})") from None
+            return as_array(_json_numbers(text, where), where)
         return as_array(_text_numbers(text, where), where)
     except OSError as e:
-        raise ValueProblem(f"cannot read {where}: {e.strerror}") from None
+        raise ValueProblem(f"cannot read {where}: {e.strerror or e}") from None
+
+
+def _read_npy(path: str, where: str):
+    """A .npy array, checked before anything is allocated: memory-mapping validates the
+    header against the file's size, so a header that promises 10^12 numbers is an error,
+    not an attempt to allocate them."""
+    import numpy as np
+
+    with open(path, "rb") as f:
+        if f.read(len(NPY_MAGIC)) != NPY_MAGIC:
+            raise ValueProblem(f"{where} is not a .npy file (it does not start with the "
+                               "NumPy header)", hint="write it with numpy.save")
+    try:
+        a = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, EOFError, OSError) as e:
+        if "mmap length" in str(e):
+            raise ValueProblem(f"{where} is truncated: its header promises more numbers than "
+                               "the file holds") from None
+        raise ValueProblem(f"{where} is not a valid .npy file ({_short(str(e))})") from None
+    if a.dtype.kind not in "biuf":
+        raise ValueProblem(f"{where} holds {a.dtype} data, not numbers")
+    if a.ndim > 2:
+        raise ValueProblem(f"{where} has {a.ndim} dimensions; jac takes scalars, vectors and matrices")
+    if a.size > MAX_VALUE_ENTRIES:
+        raise ValueProblem(f"{where} holds {a.size} numbers; jac takes at most {MAX_VALUE_ENTRIES}")
+    return np.array(a, dtype=float)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 def _text_numbers(text: str, where: str):

@@ -2,13 +2,23 @@
 
 Owns the path from a `Result` to the user's screen or pipe: JSON documents on stdout,
 messages and warnings on stderr, the Rich rendering (imported only when used), `--save`,
-and exit statuses (0 fine, 1 a bad expression or value).
+and exit statuses (0 fine, 1 a bad expression or value, 130 interrupted).
+
+Every expression gets an answer: a result, or an error of one of SPEC.md's types. Input
+too deep or too large for Python (RecursionError, MemoryError) is `unsupported`; so is,
+as a last resort, a bug in jac, reported on that line as an internal error so that a batch
+goes on with the next line. A reader that goes away (`jac - | head -1`) ends the run
+quietly; Ctrl-C ends it with status 130.
 """
 from __future__ import annotations
 
+import os
 import sys
 
-from .errors import JacError
+from .errors import JacError, Unsupported
+
+INTERRUPTED = 130   # 128 + SIGINT, what shells report for Ctrl-C
+INTERNAL = "internal error"
 
 
 class Session:
@@ -16,9 +26,11 @@ class Session:
         self.wrt, self.shapes, self.layout = wrt, shapes, layout
         self.as_json, self.save = as_json, save
         self.at = at
-        self.out = out or sys.stdout
-        self.err = err or sys.stderr
+        # A closed stream (`jac x >&-`) is None: write to nowhere rather than fail.
+        self.out = out or sys.stdout or open(os.devnull, "w")
+        self.err = err or sys.stderr or open(os.devnull, "w")
         self._values = None
+        self.failed = False
 
     # -- values are read once, for every expression --------------------------------------
     def values(self) -> dict:
@@ -32,31 +44,61 @@ class Session:
         return compute(expression, wrt=self.wrt, shapes=self.shapes,
                        values=self.values() if self.at else None, layout=self.layout)
 
-    # -- one expression --------------------------------------------------------------------
+    # -- one expression, or one per line -----------------------------------------------------
     def one(self, expression: str) -> int:
-        try:
-            result = self.compute(expression)
-        except JacError as e:
-            self.report_error(e, expression)
-            return 1
-        self.emit(result)
-        return 0
+        return self._run(lambda: self.answer(expression))
 
     def batch(self, lines) -> int:
         """One expression per line; blank and '#' lines skipped; a bad line is reported and
         the rest go on; status 1 if any line failed."""
-        failed = False
+        return self._run(lambda: self._batch(lines))
+
+    def _run(self, work) -> int:
+        try:
+            return work()
+        except BrokenPipeError:
+            quiet_broken_pipe()
+            return 1 if self.failed else 0
+        except KeyboardInterrupt:
+            self._say("\n")
+            return INTERRUPTED
+
+    def _batch(self, lines) -> int:
         first = True
-        for raw in lines:
+        for raw in _text_lines(lines):
             line = raw.rstrip("\r\n")
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             if not self.as_json and not first:
                 self.out.write("\n")
             first = False
-            failed |= self.one(line) != 0
+            self.answer(line)
             self.out.flush()
-        return 1 if failed else 0
+        return 1 if self.failed else 0
+
+    def answer(self, expression: str) -> int:
+        """Compute and write one expression's result or error; 0 or 1."""
+        expression = _without_surrogates(expression)
+        try:
+            self.emit(self.compute(expression))
+            return 0
+        except JacError as e:
+            error = e
+        except RecursionError:
+            error = Unsupported("the expression is nested too deeply for jac to work through",
+                                hint="split it into smaller expressions")
+        except MemoryError:
+            error = Unsupported("the expression needs more memory than this machine has",
+                                hint="use smaller sizes, or name fewer variables with --wrt")
+        except BrokenPipeError:   # the reader has gone: the run ends (see _run)
+            raise
+        except Exception as e:  # a bug in jac: answer this line anyway, and say so
+            error = Unsupported(f"jac could not handle this expression ({INTERNAL}: "
+                                f"{type(e).__name__}: {str(e)[:200]})",
+                                hint="please report this expression as a bug")
+        self.failed = True
+        self.report_error(error, expression)
+        return 1
 
     # -- output ----------------------------------------------------------------------------
     def emit(self, result) -> None:
@@ -64,30 +106,90 @@ class Session:
         if self.save:
             self.write_archive(result)
         if self.as_json:
-            from .serialize import dumps, to_dict
-            self.out.write(dumps(to_dict(result)) + "\n")
+            from .serialize import to_dict
+            self._write_json(to_dict(result))
         else:
             from .render import render_result
             render_result(result, self.out)
         for w in result.warnings:
-            self.err.write(format_warning(w) + "\n")
+            self._say(format_warning(w) + "\n")
 
     def report_error(self, error: JacError, expression: str) -> None:
         from .report import format_error
         if self.as_json:
-            from .serialize import dumps, error_dict
-            self.out.write(dumps(error_dict(error, expression)) + "\n")
-        self.err.write(format_error(error, expression) + "\n")
+            from .serialize import error_dict
+            self._write_json(error_dict(error, expression))
+        self._say(format_error(error, expression) + "\n")
+
+    def _write_json(self, doc: dict) -> None:
+        """One JSON document on a line; escaped to ASCII when stdout cannot encode it."""
+        from .serialize import dumps
+        text = dumps(doc)
+        if not text.isascii():
+            try:
+                text.encode(getattr(self.out, "encoding", None) or "utf-8")
+            except (UnicodeEncodeError, LookupError):
+                import json
+                text = json.dumps(doc, ensure_ascii=True, allow_nan=False)
+            # JSON may leave these unescaped, but line readers such as str.splitlines
+            # end a line at them: escaped, every document stays on its own line.
+            text = text.translate(_LINE_BREAKS)
+        self.out.write(text + "\n")
+
+    def _say(self, text: str) -> None:
+        self.err.write(text)
+        self.err.flush()
 
     def write_archive(self, result) -> None:
         import numpy as np
+
+        from .evaluate import TooLarge
         arrays = {}
         for jr in result.jacobians:
-            if jr.value is None:
-                continue
+            if jr.value is None or isinstance(jr.value, TooLarge):
+                continue   # no numbers (a warning says why)
             d = getattr(jr.value, "d", None)
             arrays[jr.wrt] = d if (jr.jacobian.diagonal and d is not None) else jr.value.dense()
         try:
             np.savez(self.save, **arrays)
         except OSError as e:
-            raise JacError(f"cannot write {self.save}: {e.strerror}") from None
+            raise JacError(f"cannot write {self.save}: {e.strerror or e}") from None
+
+
+_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def _text_lines(lines):
+    """Lines as text. A binary stream underneath is decoded line by line, so bytes that are
+    not UTF-8 become U+FFFD in that line (a syntax error there) instead of ending the run."""
+    if lines is None:       # stdin closed (`jac - <&-`): no lines
+        return
+    raw = getattr(lines, "buffer", None)
+    if raw is None:
+        yield from lines
+        return
+    for line in raw:
+        yield line.decode("utf-8", "replace")
+
+
+def _without_surrogates(text: str) -> str:
+    """Arguments that were not UTF-8 reach Python as lone surrogates, which no stream can
+    print; show them as U+FFFD (the column of every character stays the same)."""
+    if text.isascii():
+        return text
+    return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+
+
+def quiet_broken_pipe() -> None:
+    """The reader has gone (`jac ... | head -1`): point stdout and stderr at /dev/null so
+    nothing, not even the final flush at exit, complains."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass   # not a file descriptor (a test's stream): nothing will flush to a pipe
+    os.close(devnull)
