@@ -27,8 +27,9 @@ Examples (Parr & Howard, "The Matrix Calculus You Need For Deep Learning"):
 
 \b
 Closed forms (JSON "symbolic") use the input language plus: I (identity), 0, 1 (vector of
-ones), diag(v), ' (transpose), step(v) (1 where v > 0), sign(v), kron(A, B), vec(A). On a
-terminal they are printed as in the papers: xᵀ, 𝟏, ⊙ (element-wise product), ⊗.
+ones), diag(v), ' (transpose), step(v) (1 where v > 0), sign(v), kron(A, B), vec(A),
+commutation(m, n) (the permutation with vec(Aᵀ) = commutation(m, n)·vec(A)). On a terminal
+they are printed as in the papers: xᵀ, 𝟏, ⊙ (element-wise product), ⊗.
 
 \b
 Shell completion (--wrt <TAB> offers the expression's variables):

@@ -126,6 +126,11 @@ def _entry(j: J.Jacobian, r, c) -> Expr:
         return E.mul(_entry(a, ra + 1, ca + 1), _entry(b, rb + 1, cb + 1))
     if isinstance(j, J.Stack):
         return _stack_entry(j, r, c)
+    if isinstance(j, J.Commutation):
+        if not all(isinstance(v, int) for v in (r, c, j.m, j.n)):
+            raise NoEntry
+        i, k = divmod(c - 1, j.n)          # column c holds A[i, k]; vec(Aᵀ) has it at k*m + i
+        return E.ONE if r - 1 == k * j.m + i else E.ZERO
     raise NoEntry
 
 

@@ -278,6 +278,13 @@ class Evaluator:
                 return DiagonalValue(np.kron(a.d, b.d))
             _budget(rows, cols)
             return DenseValue(np.kron(_dense(a), _dense(b)))
+        if isinstance(j, J.Commutation):
+            _budget(rows, cols)
+            m, n = j.m, j.n
+            k = np.zeros((rows, cols))
+            i, jj = np.divmod(np.arange(rows), n)     # entry (i, j) of A sits at i*n + j
+            k[jj * m + i, i * n + jj] = 1.0
+            return DenseValue(k)
         if isinstance(j, J.Sum):
             out = self._jacobian(j.terms[0])
             for t in j.terms[1:]:

@@ -250,6 +250,28 @@ class Kron(Jacobian):
         return f"kron({self.a.form(style)}, {self.b.form(style)})"
 
 
+class Commutation(Jacobian):
+    """K with vec(Aᵀ) = K·vec(A) for an m x n matrix A (row-major vec): a permutation."""
+
+    kind = "commutation"
+
+    def __init__(self, m, n):
+        self.m, self.n = m, n
+        self.rows = self.cols = sizes.mul(m, n)
+
+    def parts(self):
+        return (self.m, self.n)
+
+    @property
+    def T(self):
+        return commutation(self.n, self.m)
+
+    def form(self, style=ASCII):
+        if style.latex:
+            return f"K_{{{self.m},{self.n}}}"
+        return f"commutation({self.m}, {self.n})"
+
+
 class Sum(Jacobian):
     kind = "sum"
 
@@ -391,7 +413,9 @@ def negated(j: Jacobian):
         for i, f in enumerate(j.factors):
             flipped = negated(f)
             if flipped is not None:
-                return _product([*j.factors[:i], flipped, *j.factors[i + 1:]])
+                kept = [f for f in (*j.factors[:i], flipped, *j.factors[i + 1:])
+                        if not isinstance(f, Identity)]
+                return _product(kept)
     return None
 
 
@@ -449,6 +473,13 @@ def as_jacobian(m: Expr, rows, cols) -> Jacobian:
     return Matrix(m)
 
 
+def commutation(m, n) -> Jacobian:
+    """vec(Aᵀ) = K vec(A); for a row or a column (m or n = 1) K is the identity."""
+    if m == 1 or n == 1:
+        return Identity(sizes.mul(m, n))
+    return Commutation(m, n)
+
+
 def kron(a: Jacobian, b: Jacobian) -> Jacobian:
     if isinstance(a, Zero) or isinstance(b, Zero):
         return Zero(sizes.mul(a.rows, b.rows), sizes.mul(a.cols, b.cols))
@@ -495,6 +526,8 @@ def scale(j: Jacobian, c: Expr) -> Jacobian:
         return Stack([scale(b, c) for b in j.blocks], j.axis)
     if isinstance(j, Kron):
         return kron(scale(j.a, c), j.b)
+    if isinstance(j, Commutation):
+        return Product((scaled(c, j.rows), j))
     raise AssertionError(type(j))
 
 
@@ -600,6 +633,13 @@ def _combine(a: Jacobian, b: Jacobian):
         return hstack([jmul(a, blk) for blk in b.blocks])
     if isinstance(a, Stack) and a.axis == "v":
         return vstack([jmul(blk, b) for blk in a.blocks])
+    if isinstance(a, Commutation) and isinstance(b, Commutation) and (a.m, a.n) == (b.n, b.m):
+        return Identity(rows)                                   # K(n,m)·K(m,n) = I
+    if isinstance(a, Kron) and isinstance(a.a, Identity) and isinstance(a.b, Row) \
+            and isinstance(b, Column) and b.v.op == "vec":
+        return column(E.matmul(b.v.args[0], a.b.v), rows)      # (I ⊗ vᵀ)·vec(P) = P v
+    if isinstance(a, Commutation) and isinstance(b, Column) and b.v.op == "vec":
+        return column(E.vec(E.transpose(b.v.args[0])), rows)   # K·vec(P) = vec(Pᵀ)
     if isinstance(a, Kron) and isinstance(b, Kron) and a.a.cols == b.a.rows and a.b.cols == b.b.rows:
         return kron(jmul(a.a, b.a), jmul(a.b, b.b))
     return None

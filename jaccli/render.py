@@ -54,7 +54,8 @@ _HELPERS = (("step(", "step(v) is 1 where v > 0, else 0"),
             ("sign(", "sign(v) is -1, 0 or 1 by the sign of v"),
             ("𝟏", "𝟏 is a vector of ones"),
             ("⊗", "A ⊗ B is the Kronecker product"),
-            ("vec(", "vec(W) lists the entries of W row by row"))
+            ("vec(", "vec(W) lists the entries of W row by row"),
+            ("commutation(", "commutation(m, n) reorders vec(A) into vec(Aᵀ)"))
 
 
 def make_console(out, *, width: int | None = None) -> Console:

@@ -212,15 +212,20 @@ def _d_matmul(node, i):
 
 def _d_passthrough(node, i):
     """vec(x) and the transpose of a vector keep the entries in order: the Jacobian is I"""
-    if node.op == "transpose" and len(node.shape) == 2 and len(node.args[0].shape) == 2:
-        raise Unsupported("differentiating through the transpose of a matrix that depends on "
-                          "the variable is not supported yet")
+    return J.Identity(size(node.shape))
+
+
+def _d_transpose(node, i):
+    """vec(Aᵀ) = K vec(A): the commutation matrix K (I for vectors and rows)"""
+    shape = node.args[0].shape
+    if len(shape) == 2:
+        return J.commutation(shape[0], shape[1])
     return J.Identity(size(node.shape))
 
 
 STRUCTURAL = {"sum": _d_sum, "mean": _d_mean, "norm": _d_norm, "logsumexp": _d_logsumexp,
               "softmax": _d_softmax, "dot": _d_dot, "matmul": _d_matmul,
-              "transpose": _d_passthrough, "vec": _d_passthrough}
+              "transpose": _d_transpose, "vec": _d_passthrough}
 
 
 def local(node: Expr, i: int) -> J.Jacobian:
