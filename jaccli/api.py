@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import sizes
-from .derive import jacobian as derive_jacobian
+from .derive import Derivation
 from .errors import ShapeProblem, Unsupported
 from .expr import Expr, describe_shape
 from .jacobians import Jacobian, hstack
@@ -19,8 +19,8 @@ from .syntax import parse
 
 LAYOUTS = ("numerator", "denominator")
 MAX_LISTED = 10 ** 5   # SPEC.md: numbers are listed in JSON up to this many entries
-# Each name differentiated walks the whole tree once; past this many (names x nodes) a
-# line of thousands of distinct names would take minutes, so it is refused at once.
+# A vector literal's Jacobian has a block for every entry, for every name differentiated;
+# past this many (names x entries) the answer would take minutes, so it is refused at once.
 MAX_WORK = 2 * 10 ** 6
 
 
@@ -80,10 +80,11 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
             warnings.append(f"{n} has a value or --shape but does not appear in the expression; "
                             f"did you mean '{guess}'?")
 
-    _check_work(typed, sum(len(group) for group in wrt))
+    derivation = Derivation(typed)
+    _check_work(derivation, sum(len(group) for group in wrt))
     results = []
     for group in wrt:
-        blocks = [derive_jacobian(typed, n, variable_shapes[n]) for n in group]
+        blocks = [derivation.jacobian(n, variable_shapes[n]) for n in group]
         j = hstack(blocks)
         if layout == "denominator":
             j = j.T
@@ -96,17 +97,10 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
     return result
 
 
-def _check_work(tree: Expr, names: int) -> None:
-    if names < 2:
-        return
-    seen, stack = set(), [tree]
-    while stack:
-        node = stack.pop()
-        if id(node) not in seen:
-            seen.add(id(node))
-            stack.extend(node.args)
-    if names * len(seen) > MAX_WORK:
-        raise Unsupported(f"differentiating this {len(seen)}-node expression with respect to "
+def _check_work(derivation: Derivation, names: int) -> None:
+    entries = derivation.vector_entries()
+    if names * entries > MAX_WORK:
+        raise Unsupported(f"differentiating a vector of {entries} entries with respect to "
                           f"{names} variables is more work than jac does at once",
                           hint="name the variables you need with --wrt")
 

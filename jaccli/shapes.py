@@ -82,7 +82,7 @@ class _Inference:
         self.group_parent: list[int] = []
         self.group_names: list[list[str]] = []
         self.group_dims: list = []  # None while open, else a tuple of size variables
-        self.order: list[str] = []
+        self.order: dict[str, None] = {}     # names in order of first appearance
 
     # -- groups of undeclared names ------------------------------------------------------
     def _find(self, g: int) -> int:
@@ -151,8 +151,7 @@ class _Inference:
             return _Known((), False)
         if op == "var":
             name = node.value
-            if name not in self.order:
-                self.order.append(name)
+            self.order.setdefault(name)
             if name in self.declared:
                 dims = self.declared[name]
                 return _Known(dims, dims != ())
@@ -254,7 +253,7 @@ class _Inference:
     # -- the end: defaults, then symbols ----------------------------------------------------
     def finish(self, root: Expr, extra_names) -> dict[str, tuple]:
         dims_of: dict[str, tuple] = {}
-        for name in self.order + [n for n in extra_names if n not in self.order]:
+        for name in list(self.order) + [n for n in extra_names if n not in self.order]:
             if name in self.declared:
                 dims_of[name] = self.declared[name]
             else:
