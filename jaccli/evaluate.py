@@ -71,6 +71,7 @@ class TooLarge:
     """A Jacobian whose numbers would not fit in MAX_ENTRIES: its shape, and no numbers."""
 
     d = None
+    too_large = True
 
     def __init__(self, rows: int, cols: int):
         self.shape = (rows, cols)
@@ -128,7 +129,8 @@ def _size(s) -> int:
 
 
 def _is_log_softmax(e: Expr) -> bool:
-    return e.op == "log" and e.args[0].op == "softmax"
+    """log(softmax(x)) and log(sigmoid(x)): computed from x directly, finite for large |x|."""
+    return e.op == "log" and e.args[0].op in ("softmax", "sigmoid")
 
 
 def _operands(e: Expr) -> tuple:
@@ -190,9 +192,9 @@ class Evaluator:
             if sizes.product(shape) > MAX_ENTRIES:
                 raise NotEvaluable(f"{op} of shape {shape} is too large")
             return np.ones(shape) if op == "ones" else np.zeros(shape)
-        if _is_log_softmax(e):   # log-softmax, finite for large inputs
+        if _is_log_softmax(e):   # log-softmax, log-sigmoid: finite for large inputs
             x = np.asarray(args[0], dtype=float)
-            out = x - _logsumexp(x)
+            out = x - _logsumexp(x) if e.args[0].op == "softmax" else -np.logaddexp(0.0, -x)
         elif op == "add":
             out = args[0]
             for a in args[1:]:

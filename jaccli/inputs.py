@@ -136,7 +136,7 @@ def read_value_file(path: str, name: str):
         raise ValueProblem(f"--at {name}=@ names no file", hint=f"e.g. --at {name}=@values.npy")
     if os.path.isdir(path):
         raise ValueProblem(f"cannot read {where}: it is a directory")
-    if not os.path.isfile(path):
+    if not os.path.exists(path):       # a pipe such as <(seq 3) is fine: it exists
         raise ValueProblem(f"cannot read {where}: no such file")
     try:
         if path.endswith(".npy"):

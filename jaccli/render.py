@@ -322,6 +322,8 @@ class JacobianView:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         j, value = self.item.jacobian, self.item.value
+        if getattr(value, "too_large", False):      # shape only: no numbers to draw
+            value = None
         head = Text(self.label(), style=LABEL)
         head.append(" = ")
         head.append(j.form(UNICODE), style=FORM)

@@ -64,15 +64,14 @@ class Session:
             return INTERRUPTED
 
     def _batch(self, lines) -> int:
-        first = True
+        shown = False          # a rendering is on stdout: the next one starts after a blank line
         for raw in _text_lines(lines):
             line = raw.rstrip("\r\n")
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
-            if not self.as_json and not first:
+            if not self.as_json and shown:
                 self.out.write("\n")
-            first = False
-            self.answer(line)
+            shown = self.answer(line) == 0
             self.out.flush()
         return 1 if self.failed else 0
 

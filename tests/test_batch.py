@@ -144,6 +144,8 @@ def test_terminal_batch_separates_results_and_reports_errors_on_stderr():
     assert result.exit_code == 1
     assert "∂f/∂x" in result.stdout and "syntax error" in result.stderr
     assert "Traceback" not in result.stderr
+    assert "\n\n\n" not in result.stdout       # a failed line leaves no extra blank line
+    assert result.stdout.count("f = ") == 2
 
 
 @pytest.mark.parametrize("line", ["\u2028", "x\u2029y", "θ\x85", "\x1c\x1d\x1e"])

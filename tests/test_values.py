@@ -378,3 +378,21 @@ def test_numpy_warnings_are_never_shown_in_process():
         warnings.simplefilter("error")
         status, doc, _ = one("log(x) / x - sqrt(x) + exp(x * 1000)", at=["x=-1,0,1"])
     assert status == 0 and doc["warnings"]
+
+
+def test_log_sigmoid_stays_finite_with_its_jacobian():
+    status, doc, err = one("log(sigmoid(x))", at=["x=-1000,0,1000"])
+    assert status == 0 and "warnings" not in doc, doc
+    assert doc["jacobians"][0]["diag"] == [1.0, 0.5, 0.0]
+
+
+def test_a_value_from_a_pipe(tmp_path):
+    import os
+    read, write = os.pipe()
+    os.write(write, b"1 2 3\n")
+    os.close(write)
+    try:
+        status, doc, err = one("sum(x)", at=[f"x=@/dev/fd/{read}"])
+    finally:
+        os.close(read)
+    assert status == 0 and doc["variables"]["x"]["shape"] == [3], (doc, err)
