@@ -280,6 +280,7 @@ def add(*terms: Expr) -> Expr:
             constant_at = len(coefficients) if constant_at is None else constant_at
         elif not is_zero(u):
             coefficients[u] = coefficients.get(u, 0.0) + c
+    coefficients = _common_left_factors(coefficients)
     rest = [mul(num(c), u) for u, c in coefficients.items() if c]
     if constant:
         rest.insert(min(constant_at, len(rest)), num(constant))
@@ -288,6 +289,26 @@ def add(*terms: Expr) -> Expr:
     if len(rest) == 1:
         return fit(rest[0], shape)
     return fit(typed("add", rest), shape)
+
+
+def _common_left_factors(coefficients: dict) -> dict:
+    """x@A + x@B = x@(A + B): products with one left operand share it (xᵀA + xᵀAᵀ = xᵀ(A + Aᵀ))."""
+    groups: dict[Expr, list] = {}
+    for u, c in coefficients.items():
+        if u.op == "matmul" and c:
+            groups.setdefault(u.args[0], []).append((u, c))
+    if all(len(g) < 2 for g in groups.values()):
+        return coefficients
+    out: dict[Expr, float] = {}
+    for u, c in coefficients.items():
+        group = groups.get(u.args[0]) if u.op == "matmul" else None
+        if group is None or len(group) < 2:
+            out[u] = out.get(u, 0.0) + c
+        elif group[0][0] is u:
+            right = add(*(mul(num(cg), g.args[1]) for g, cg in group))
+            merged = matmul(u.args[0], right)
+            out[merged] = out.get(merged, 0.0) + 1.0
+    return out
 
 
 def neg(a: Expr) -> Expr:
@@ -450,4 +471,6 @@ def vec(a: Expr) -> Expr:
         return (zeros if a.op == "zeros" else ones)((sizes.product(a.shape),))
     if a.op == "transpose" and len(a.args[0].shape) == 1:     # vec(xᵀ) = x
         return a.args[0]
+    if a.op == "matmul" and a.args[0].op == "transpose" and len(a.args[0].args[0].shape) == 1:
+        return matmul(a.args[0].args[0], a.args[1])         # vec(xᵀA) = x@A
     return typed("vec", (a,))

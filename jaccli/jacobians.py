@@ -468,7 +468,7 @@ def as_jacobian(m: Expr, rows, cols) -> Jacobian:
         return scalar(m)
     if len(m.shape) == 1:
         return row(m, cols) if rows == 1 and m.shape[0] == cols else column(m, rows)
-    if m.shape[0] == 1 and m.op == "transpose":      # a matrix that is xᵀ is the row xᵀ
+    if m.shape[0] == 1 and E.vec(m).op != "vec":     # a 1×n matrix such as xᵀ or xᵀA is a row
         return row(E.vec(m), cols)
     return Matrix(m)
 

@@ -381,6 +381,20 @@ def test_neuron_closed_forms_use_step(jac, layout):
     assert db["shape"] == [1, 1] and db["diagonal"] is True
 
 
+@pytest.mark.parametrize("text", ["x' @ A @ x", "x @ A @ x"])
+def test_quadratic_form_reads_as_the_article(jac, text):
+    """RULES.md: ∂(xᵀAx)/∂x = xᵀ(A + Aᵀ); the common left factor x is taken out."""
+    doc = jac(text, wrt=["x"])
+    assert doc["jacobians"][0]["symbolic"].replace(" ", "") == "(x@(A'+A))'"
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_power_collection_keeps_closed_forms_small(jac, layout):
+    assert jac("log(x^2)", wrt=["x"], layout=layout)["jacobians"][0]["symbolic"] == "diag(2/x)"
+    assert jac("sqrt(x @ x)", wrt=["x"], layout=layout)["jacobians"][0]["symbolic"] == \
+        ("x'/sqrt(x @ x)" if layout == "numerator" else "x/sqrt(x @ x)")
+
+
 # -------------------------------------------------------------------- structure and `diagonal`
 
 # (expression, wrt, shapes, values, structure or None for "any", diagonal)
