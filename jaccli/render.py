@@ -58,9 +58,17 @@ _HELPERS = (("step(", "step(v) is 1 where v > 0, else 0"),
             ("commutation(", "commutation(m, n) reorders vec(A) into vec(Aᵀ)"))
 
 
+class _PipeConsole(Console):
+    def on_broken_pipe(self) -> None:
+        """A reader that went away (`jac ... | head -1`) is the session's to handle, as on
+        the JSON path: quiet, status 0."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def make_console(out, *, width: int | None = None) -> Console:
     """A console on `out`: colour and width from the terminal, plain text in a pipe."""
-    return Console(file=out, width=width, highlight=False, markup=False, emoji=False)
+    return _PipeConsole(file=out, width=width, highlight=False, markup=False, emoji=False)
 
 
 def render_result(result, out, *, width: int | None = None) -> None:
