@@ -429,6 +429,10 @@ def pow_(a: Expr, b: Expr) -> Expr:
 
 
 def call(op: str, *args: Expr) -> Expr:
+    if op in ("sum", "mean"):                         # linear: sum(c·u) = c·sum(u)
+        c, u = _coefficient(args[0])
+        if c != 1 and u.shape == args[0].shape:
+            return _scaled(c, typed(op, (u,)), ())
     return typed(op, args)
 
 
@@ -452,6 +456,13 @@ def matmul(a: Expr, b: Expr) -> Expr:
         return zeros(shape)
     if len(a.shape) == 1 and len(b.shape) == 1:
         return dot(a, b)
+    (ca, u), (cb, v) = _coefficient(a), _coefficient(b)
+    if ca * cb != 1:                                   # (c·u)@v = c·(u@v)
+        return _scaled(ca * cb, matmul(u, v), shape)
+    for i, p in enumerate((a, b)):
+        if p.op == "div" and p.args[1].shape == ():    # (u/s)@v = (u@v)/s for a scalar s
+            q = (p.args[0], b) if i == 0 else (a, p.args[0])
+            return div(matmul(*q), p.args[1])
     return typed("matmul", (a, b))
 
 

@@ -119,8 +119,8 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
         symbol = s.scale if scalar else s.mul
         if s.latex and a.op == "num" and b.op != "num":
             symbol = " "
-        # a·(b·c) = a·b·c: the right operand of a product may itself be a product.
-        right = MUL if b.op == "mul" and symbol.strip() else (UNARY + 1 if symbol.strip() else POW)
+        # a·(b·c) = a·b·c and a·(b/c) = a·b/c: no parentheses needed on the right.
+        right = MUL if b.op in ("mul", "div") and symbol.strip() else (UNARY + 1 if symbol.strip() else POW)
         return show(a, s, MUL) + symbol + show(b, s, right), MUL
     if op == "div":
         a, b = e.args

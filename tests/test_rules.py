@@ -388,6 +388,15 @@ def test_quadratic_form_reads_as_the_article(jac, text):
     assert doc["jacobians"][0]["symbolic"].replace(" ", "") == "(x@(A'+A))'"
 
 
+def test_loss_gradient_reads_as_the_article(jac):
+    """RULES.md: ∂C/∂w = (2/N) Σ (w·xᵢ + b − yᵢ) xᵢᵀ over the active samples; the numbers
+    come out of the product and the sum."""
+    doc = jac("mean((y - max(0, X @ w + b))^2)", wrt=["w", "b"], shapes={"b": "scalar"})
+    dw, db = (j["symbolic"] for j in doc["jacobians"])
+    assert dw == "-2*((y - max(0, X @ w + b))*step(X @ w + b) @ X)'/n"
+    assert db == "-2*sum((y - max(0, X @ w + b))*step(X @ w + b))/n"
+
+
 @pytest.mark.parametrize("layout", ["numerator", "denominator"])
 def test_power_collection_keeps_closed_forms_small(jac, layout):
     assert jac("log(x^2)", wrt=["x"], layout=layout)["jacobians"][0]["symbolic"] == "diag(2/x)"
