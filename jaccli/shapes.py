@@ -136,9 +136,11 @@ class _Inference:
         return describe_shape(shown)
 
     def mismatch(self, word: str, a, ta, b: Expr, tb, why: str, node: Expr) -> ShapeProblem:
-        if isinstance(a, _Prefix):
-            a = a.expr()
         column = _op_column(node, b)
+        if isinstance(a, _Prefix):
+            if node.op == "add" and node.value:          # the sign before operand k
+                column = node.value[a.k - 1]
+            a = a.expr()
         if node.op == "add" and b.op == "neg":      # a - c: name c and the '-'
             word, b = "'-'", b.args[0]
         return ShapeProblem(f"cannot apply {word} to {ascii_form(a)} ({self.describe(ta)}) and "
@@ -287,23 +289,9 @@ class _Prefix:
 
 
 def _op_column(node: Expr, b: Expr):
-    """Where a mismatch points: the operator joining `b` to what precedes it. Sums keep only
-    their first sign's column and each '-' (a `neg` term), so a later '+' falls back to
-    where `b` starts."""
-    if node.op != "add":
-        return node.column or b.column
-    if b.op == "neg" or node.args[1] is b:       # a '-' sign, or the sum's first '+'
-        return b.column if b.op == "neg" else node.column
-    start = [n.column for n in _walk(b) if n.column]
-    return min(start) if start else node.column
-
-
-def _walk(node: Expr):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(n.args)
+    """Where a mismatch points: the operator (for a sum, `mismatch` reads the sign's
+    column from the parser)."""
+    return node.column or b.column
 
 
 def infer(tree: Expr, declared: dict[str, tuple], extra_names=()) -> tuple[Expr, dict[str, tuple]]:
@@ -328,7 +316,8 @@ def retype(tree: Expr, shapes: dict[str, tuple]) -> Expr:
         elif node.op == "num":
             out = Expr("num", (), node.value, (), node.column)
         else:
-            out = E.typed(node.op, [build(a) for a in node.args], node.value, node.column)
+            value = None if node.op == "add" else node.value   # a sum's value: sign columns
+            out = E.typed(node.op, [build(a) for a in node.args], value, node.column)
         memo[key] = out
         return out
 

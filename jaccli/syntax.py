@@ -77,7 +77,9 @@ def _build_parser():
             terms = [c[0]]
             for sign, term in zip(c[1::2], c[2::2]):
                 terms.append(term if sign == "+" else Expr("neg", (term,), column=sign.column))
-            return Expr("add", tuple(terms), column=c[1].column)
+            # value: the column of every sign, so a shape error can point at its '+'
+            return Expr("add", tuple(terms), tuple(sign.column for sign in c[1::2]),
+                        column=c[1].column)
 
         def product_chain(self, c):
             out = c[0]

@@ -89,6 +89,7 @@ def test_unrelated_extra_value_is_silent():
     ("a @ x", 3, "'@'"),
     ("x · y", 3, "the dot product"),
     ("a + b - x", 7, "'-'"),
+    ("a + b + x", 7, "'+'"),                  # a later '+' of a sum, not where x starts
     ("x*(a + b)", 2, "'*'"),
     ("max(x, y)", 1, "max"),
 ])
