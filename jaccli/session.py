@@ -145,8 +145,13 @@ class Session:
         from .evaluate import TooLarge
         arrays = {}
         for jr in result.jacobians:
-            if jr.value is None or isinstance(jr.value, TooLarge):
-                continue   # no numbers (a warning says why)
+            if isinstance(jr.value, TooLarge):
+                continue   # a warning already says why
+            if jr.value is None:
+                result.warnings.append(f"--save: the Jacobian with respect to {jr.wrt} has no "
+                                       "numbers (give every variable a value with --at); "
+                                       "it is not in the archive")
+                continue
             d = getattr(jr.value, "d", None)
             arrays[jr.wrt] = d if (jr.jacobian.diagonal and d is not None) else jr.value.dense()
         try:

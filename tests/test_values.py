@@ -396,3 +396,13 @@ def test_a_value_from_a_pipe(tmp_path):
     finally:
         os.close(read)
     assert status == 0 and doc["variables"]["x"]["shape"] == [3], (doc, err)
+
+
+def test_save_without_values_says_what_it_left_out(tmp_path):
+    save = tmp_path / "out.npz"
+    status, doc, err = one("x*y", at=["x=1,2,3"], save=str(save))
+    assert status == 0
+    with np.load(save) as archive:
+        assert sorted(archive.files) == ["y"]           # d/dy = diag(x) has numbers
+    assert any("respect to x has no numbers" in w for w in doc["warnings"])
+    assert "--save" in err
