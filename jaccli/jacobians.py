@@ -142,6 +142,8 @@ def _row_form(v: Expr, style: Style) -> str:
         return show(c, style, MUL) + style.scale + _row_form(w, style)
     if v.op == "div" and v.args[1].shape == ():
         return _row_form(v.args[0], style) + style.div + show(v.args[1], style, MUL + 1)
+    if v.op == "matmul" and len(v.args[0].shape) == 1:     # (x@M)ᵀ as a row is xᵀM
+        return _row_form(v.args[0], style) + style.matmul + show(v.args[1], style, MUL + 1)
     return show(v, style, POSTFIX + 1) + style.transpose
 
 
