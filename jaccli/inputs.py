@@ -55,7 +55,8 @@ def parse_wrt(items) -> list[list[str]]:
     return out
 
 
-_SPECIAL = [(re.compile(r"(?i)(?<![\w.])[+-]?inf(inity)?\b"), None), (re.compile(r"(?i)\bnan\b"), "NaN")]
+_INFINITY = re.compile(r"(?i)(?<![\w.])[+-]?inf(inity)?\b")   # inf, -Infinity: JSON's words
+_NAN = re.compile(r"(?i)\bnan\b")
 
 # The most numbers one value may hold (400 MB of float64), so a file cannot exhaust memory.
 MAX_VALUE_ENTRIES = 5 * 10 ** 7
@@ -66,8 +67,7 @@ def _json_numbers(text: str, where: str):
     """JSON (plus nan, inf) as nested lists of numbers; ValueProblem for anything else."""
     def inf(m):
         return "-Infinity" if m.group(0).startswith("-") else "Infinity"
-    text = _SPECIAL[0][0].sub(inf, text)
-    text = _SPECIAL[1][0].sub("NaN", text)
+    text = _NAN.sub("NaN", _INFINITY.sub(inf, text))
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:

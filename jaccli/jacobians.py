@@ -15,7 +15,7 @@ from __future__ import annotations
 from . import expr as E
 from . import sizes
 from .expr import Expr
-from .notation import ASCII, MUL, POSTFIX, Style, show
+from .notation import ASCII, MUL, POSTFIX, Style, function_form, show
 
 STRUCTURES = ("zero", "identity", "scaled_identity", "diagonal", "dense")
 
@@ -122,8 +122,7 @@ class Diagonal(Jacobian):
         return self
 
     def form(self, style=ASCII):
-        from .notation import _fn
-        return _fn("diag", show(self.d, style), style)
+        return function_form("diag", show(self.d, style), style)
 
 
 def _scaled_parts(v: Expr):
@@ -346,7 +345,7 @@ class Stack(Jacobian):
         grid = entry_grid(self)
         if grid is not None:
             rows = ["[" + ", ".join(show(e, style) for e in row) + "]" for row in grid]
-            return rows[0] if len(rows) == 1 and False else "[" + ", ".join(rows) + "]"
+            return "[" + ", ".join(rows) + "]"
         sep = ", " if self.axis == "h" else "; "
         return "[" + sep.join(b.form(style) for b in self.blocks) + "]"
 
@@ -548,7 +547,7 @@ def jsum(*terms: Jacobian) -> Jacobian:
     if len(diag_like) > 1 and rows != 1:
         payload = E.add(*(_diag_payload(t) for t in diag_like))
         merged.append(diagonal(payload, rows))
-        flat = [t for t in flat if t not in diag_like or not _remove_once(diag_like, t)]
+        flat = [t for t in flat if not isinstance(t, (Identity, Scaled, Diagonal))]
     for cls, attr, make in ((Row, "v", lambda e: row(e, cols)), (Column, "v", lambda e: column(e, rows)),
                             (Scalar, "c", scalar), (Matrix, "m", lambda e: as_jacobian(e, rows, cols))):
         group = [t for t in flat if type(t) is cls]
@@ -565,14 +564,6 @@ def jsum(*terms: Jacobian) -> Jacobian:
     if len(out) == 1:
         return out[0]
     return Sum(out)
-
-
-def _remove_once(items: list, item) -> bool:
-    for i, x in enumerate(items):
-        if x is item:
-            del items[i]
-            return True
-    return False
 
 
 def _diag_payload(t: Jacobian) -> Expr:

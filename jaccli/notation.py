@@ -53,10 +53,6 @@ def _name(text: str, style: Style) -> str:
     return text
 
 
-def _sym(size, style: Style) -> str:
-    return str(size)
-
-
 def show(e: Expr, style: Style = ASCII, context: int = 0) -> str:
     """`e` printed so that it binds at least as tightly as `context` requires."""
     text, level = _show(e, style)
@@ -65,7 +61,7 @@ def show(e: Expr, style: Style = ASCII, context: int = 0) -> str:
     return text
 
 
-def _fn(name: str, inner: str, style: Style) -> str:
+def function_form(name: str, inner: str, style: Style) -> str:
     if style.latex:
         if name in _LATEX_FUNCS:
             return f"\\{name}\\left({inner}\\right)"
@@ -152,8 +148,8 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
             return r"\begin{bmatrix}" + r" \\ ".join(show(a, s) for a in e.args) + r"\end{bmatrix}", ATOM
         return f"[{inner}]", ATOM
     if op == "vec":
-        return _fn("vec", show(e.args[0], s), s), ATOM
-    return _fn(op, ", ".join(show(a, s) for a in e.args), s), ATOM
+        return function_form("vec", show(e.args[0], s), s), ATOM
+    return function_form(op, ", ".join(show(a, s) for a in e.args), s), ATOM
 
 
 def ascii_form(e: Expr) -> str:
