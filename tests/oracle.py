@@ -4,6 +4,13 @@ Written from SPEC.md alone: its own tokenizer and recursive-descent parser, and 
 semantics for every operator. It shares no code with `jaccli` (in particular not
 `jaccli.evaluate`), so agreement between the two is evidence, not an echo.
 
+It also reads the closed forms jac prints in JSON (`symbolic`): the helpers `eye(n)`,
+`ones(n)`, `zeros(m, n)` / `zeros(n)`, `diag(v)`, `kron(A, B)`, `vec(A)` (row-major),
+`commutation(m, n)` (vec(Aᵀ) = commutation(m, n) @ vec(A) for A m×n), `step(v)`, `sign(v)`;
+the outer product `x @ y'` (a vector times a row is a matrix); and the papers' symbols
+`ᵀ ⊙ ⊘ −` as the operators `' * / -` (SPEC.md: a symbol jac prints is never part of a name).
+Size arguments are expressions too, so a size symbol (`n`, `m*n`) is a name bound to a number.
+
 `numeric_jacobian` differentiates an expression by central finite differences in
 numerator layout (rows: the output, flattened row-major; columns: the variables of one
 `--wrt` group, each flattened row-major, side by side). `Evaluation.hazard` is the
@@ -22,9 +29,13 @@ import numpy as np
 _TOKEN = re.compile(r"""
     (?P<ws>\s+)
   | (?P<number>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)
-  | (?P<name>[^\W\d_]\w*)
-  | (?P<op>\*\*|[-+*/@·^'()\[\],])
+  | (?P<name>(?!ᵀ)[^\W\d_](?:(?!ᵀ)\w)*)
+  | (?P<op>\*\*|[-+*/@·^'()\[\],ᵀ⊙⊘−])
 """, re.VERBOSE)
+
+
+# The papers' symbols SPEC.md accepts as input, and `**`, spelled as the parser knows them.
+_PAPER_SYMBOLS = {"**": "^", "ᵀ": "'", "⊙": "*", "⊘": "/", "−": "-"}
 
 
 def tokenize(text: str) -> list[tuple[str, str]]:
@@ -36,7 +47,7 @@ def tokenize(text: str) -> list[tuple[str, str]]:
         pos = m.end()
         if m.lastgroup != "ws":
             value = m.group()
-            tokens.append((m.lastgroup, "^" if value == "**" else value))
+            tokens.append((m.lastgroup, _PAPER_SYMBOLS.get(value, value)))
     tokens.append(("end", ""))
     return tokens
 
@@ -147,6 +158,45 @@ def _logsumexp(x):
     return m + np.log(np.sum(np.exp(x - m)))
 
 
+def _size(v) -> int:
+    n = float(v)
+    if not n.is_integer() or n < 1:
+        raise ValueError(f"oracle: a size must be a positive integer, not {v!r}")
+    return int(n)
+
+
+def _flat(v) -> np.ndarray:
+    """A vector, given as a vector, a row or a one-column matrix."""
+    a = np.asarray(v, dtype=float)
+    if a.ndim == 2 and 1 in a.shape:
+        return a.reshape(-1)
+    if a.ndim != 1:
+        raise ValueError(f"oracle: expected a vector, got shape {a.shape}")
+    return a
+
+
+def _kron(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.ndim == 1 and b.ndim == 1:
+        return np.kron(a, b)
+    column = lambda v: v.reshape(-1, 1) if v.ndim == 1 else np.atleast_2d(v)   # noqa: E731
+    return np.kron(column(a), column(b))
+
+
+def commutation(m, n) -> np.ndarray:
+    """K with vec(Aᵀ) = K vec(A) for A m×n, vec row-major: vec(A)[i*n + j] = A[i, j]."""
+    m, n = _size(m), _size(n)
+    k = np.zeros((m * n, m * n))
+    for i in range(m):
+        for j in range(n):
+            k[j * m + i, i * n + j] = 1.0
+    return k
+
+
+def _zeros(*sizes):
+    return np.zeros(tuple(_size(s) for s in sizes))
+
+
 _FUNCTIONS = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "exp": np.exp, "log": np.log,
     "sqrt": np.sqrt, "tanh": np.tanh, "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
@@ -154,6 +204,11 @@ _FUNCTIONS = {
     "sum": np.sum, "mean": np.mean, "norm": lambda z: np.sqrt(np.sum(z * z)),
     "softmax": _softmax, "logsumexp": _logsumexp,
     "max": np.maximum, "min": np.minimum, "dot": lambda a, b: np.dot(a, b),
+    "eye": lambda n: np.eye(_size(n)), "ones": lambda n: np.ones(_size(n)), "zeros": _zeros,
+    "diag": lambda v: np.diag(_flat(v)), "kron": _kron,
+    "vec": lambda a: np.reshape(np.asarray(a, dtype=float), -1),
+    "commutation": commutation,
+    "step": lambda z: np.where(np.asarray(z) > 0, 1.0, 0.0), "sign": np.sign,
 }
 
 
@@ -180,7 +235,9 @@ class Evaluation:
             return float(v) if v.ndim == 0 else v
         if op == "call":
             name, args = node[1], [self(a) for a in node[2:]]
-            if name in ("abs", "relu"):
+            if name not in _FUNCTIONS:
+                raise NameError(f"oracle: unknown function {name!r}")
+            if name in ("abs", "relu", "step", "sign"):
                 self._near(_min_abs(args[0]))
             elif name in ("max", "min"):
                 self._near(_min_abs(np.subtract(args[0], args[1])))
@@ -220,6 +277,8 @@ class Evaluation:
             elif float(b) < 0:
                 self._near(_min_abs(a))
             return np.power(a, b)
+        if op == "matmul" and np.ndim(a) == 1 and np.ndim(b) == 2 and np.shape(b)[0] == 1:
+            return np.outer(a, b[0])     # x @ y': a vector times a row is the outer product
         if op in ("matmul", "dot"):
             out = np.matmul(a, b)
             if np.ndim(a) == 2 and np.shape(a)[0] == 1 and np.ndim(b) == 1:
