@@ -12,7 +12,8 @@ from . import sizes
 from .derive import Derivation
 from .errors import ShapeProblem, Unsupported
 from .expr import Expr, describe_shape
-from .jacobians import Jacobian, hstack
+from .algebra import Algebra
+from .jacobians import Jacobian, hstack, simplified
 from .report import did_you_mean, nearest
 from .shapes import infer
 from .syntax import parse
@@ -83,8 +84,9 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
     derivation = Derivation(typed)
     _check_work(derivation, sum(len(group) for group in wrt))
     results = []
+    algebra = Algebra()
     for group in wrt:
-        blocks = [derivation.jacobian(n, variable_shapes[n]) for n in group]
+        blocks = [simplified(derivation.jacobian(n, variable_shapes[n]), algebra) for n in group]
         j = hstack(blocks)
         if layout == "denominator":
             j = j.T

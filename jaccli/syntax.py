@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from fractions import Fraction
 
 from .errors import NameProblem, SyntaxProblem, Unsupported
 from .expr import ARITY, FUNCTIONS, Expr
@@ -42,7 +43,7 @@ def _build_parser():
         """Each method is named after a grammar alias and returns an `Expr`."""
 
         def num(self, c):
-            return Expr("num", (), float(c[0]), column=c[0].column)
+            return Expr("num", (), Fraction(str(c[0])), column=c[0].column)
 
         def var(self, c):
             name = str(c[0])
