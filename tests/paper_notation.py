@@ -1,6 +1,6 @@
 """Readers for the papers' notation jac prints: the terminal (Unicode) form and LaTeX.
 
-Independent of jac (no `jaccli` import): each reader turns the text into one small tree
+Independent of jac (no `jaccli` import; block matrices are assembled as tests/oracle.py does): each reader turns the text into one small tree
 that is evaluated with the papers' semantics, where vectors are COLUMNS (n×1), `xᵀ` is a
 row, and juxtaposition is the matrix product. Every value is a 2-D NumPy array; a
 scalar is 1×1, and a 1×1 factor in a product scales the other (`2·x`, `(xᵀy) A`).
@@ -32,6 +32,8 @@ import unicodedata
 
 import numpy as np
 
+from oracle import NeedsSize, assemble_blocks
+
 SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 
@@ -48,7 +50,7 @@ _UNICODE_TOKEN = re.compile(r"""
   | (?P<number>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)
   | (?P<sup>[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)
   | (?P<name>(?![ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹⁻])[^\W\d_](?:(?![ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹⁻])\w)*)
-  | (?P<op>\*\*|[-+*/@^'()\[\],ᵀ⊙⊘⊗·⋅‖−])
+  | (?P<op>\*\*|[-+*/@^'()\[\],;ᵀ⊙⊘⊗·⋅‖−])
 """, re.VERBOSE)
 
 _OP_ALIASES = {"−": "-", "**": "^", "'": "ᵀ", "*": "⊙", "⊘": "/", "⋅": "·"}
@@ -177,8 +179,10 @@ class _Latex:
             self.emit("op", "(")
             self.run(until="}")
             self.emit("op", ")")
-        elif t in ("(", ")", "[", "]", "+", "-", "/", ",", "·", "⊙", "⊗", "−", "ᵀ"):
+        elif t in ("(", ")", "[", "]", "+", "-", "/", ",", ";", "·", "⊙", "⊗", "−", "ᵀ"):
             self.emit("op", _OP_ALIASES.get(t, t))
+        elif t == "&":
+            self.emit("op", ",")
         elif t == "^":
             if self.peek() == r"\top" or self.peek() == r"\intercal":
                 self.next()
@@ -194,7 +198,7 @@ class _Latex:
             self.emit("op", "^")
             self.group()
         elif t == "\\\\":
-            self.emit("op", ",")
+            self.emit("op", ";")
         elif t.startswith("\\"):
             self.command(t[1:])
         elif t[0].isdigit() or t[0] == ".":
@@ -272,7 +276,8 @@ _PRODUCT_OPS = ("⊙", "·", "/", "⊗")
 
 class _Parser:
     """Trees: ("num", v) ("name", s) ("ones",) ("neg", a) ("add"|"sub"|"juxt"|"had"|"scale"|
-    "div"|"kron"|"pow", a, b) ("transpose", a) ("call", name, *args) ("vector", *items).
+    "div"|"kron"|"pow", a, b) ("transpose", a) ("call", name, *args) ("vector", *items)
+    ("block", *rows) for `[A, B; C, D]` (`\\` and `&` in a LaTeX matrix).
 
     FLAT: expr := term (('+'|'-') term)*; term := unary ((op unary) | juxt-operand)*.
     TIGHT: term := unary (('⊙'|'·'|'/') unary)*; unary := '-' unary | juxt;
@@ -379,7 +384,8 @@ class _Parser:
         if kind == "number":
             return ("num", float(value))
         if kind == "name":
-            if self.peek() == ("op", "("):
+            # A call only of a function's name: `a (b + c)` and `a \left(…\right)` are products.
+            if value in FUNCTION_NAMES and self.peek() == ("op", "("):
                 self.take()
                 args = self.arguments(")")
                 return ("call", value, *args)
@@ -391,7 +397,15 @@ class _Parser:
             self.take(")")
             return inner
         if value == "[":
-            return ("vector", *self.arguments("]"))
+            rows, row = [], [self.expr()]
+            while self.peek() in (("op", ","), ("op", ";")):
+                if self.take()[1] == ";":
+                    rows.append(tuple(row))
+                    row = []
+                row.append(self.expr())
+            self.take("]")
+            rows.append(tuple(row))
+            return ("vector", *rows[0]) if len(rows) == 1 else ("block", *rows)
         if value == "‖":
             self.norms += 1
             inner = self.expr()
@@ -411,6 +425,11 @@ class _Parser:
         return args
 
 
+FUNCTION_NAMES = {
+    "sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "step", "sign",
+    "sum", "mean", "norm", "logsumexp", "softmax", "max", "min", "dot", "diag", "vec", "kron",
+    "commutation", "eye", "ones", "zeros",
+}
 _BINARY = {"⊙": "had", "·": "scale", "/": "div", "⊗": "kron"}
 
 
@@ -507,8 +526,14 @@ def _matmul(a, b):
         return _elementwise(a, b, np.multiply, "scalar product")
     if isinstance(a, Lazy) and isinstance(b, Lazy):
         k = a.cols if a.cols is not None else b.rows
-        if k is None:
-            raise NotationError("a product of two sizeless factors (I, 𝟏)")
+        if k is None:                           # I ⊗ A 𝟏: the result's size will tell
+            def make(r, c):
+                left = a.sized(r, None)
+                if isinstance(left, Lazy):
+                    right = _concrete(b.sized(None, c))
+                    return _matmul(_concrete(a.sized(r, right.shape[0])), right)
+                return _matmul(left, _concrete(b.sized(left.shape[1], c)))
+            return Lazy(a.rows, b.cols, make)
         a2, b2 = a.sized(cols=k), b.sized(rows=k)
         if not isinstance(a2, Lazy) or not isinstance(b2, Lazy):
             return _matmul(a2, b2)
@@ -571,6 +596,16 @@ def _dot(a, b):
     if a.shape != b.shape or 1 not in a.shape:
         raise NotationError(f"'·' between {a.shape} and {b.shape}: neither a scalar nor two vectors")
     return np.array([[float(np.sum(a * b))]])
+
+
+def _blocks(rows: list[list]):
+    """A block matrix; sized by the whole result when its parts cannot tell (`[I; I]`)."""
+    try:
+        return assemble_blocks(rows, scalar=_is_scalar)
+    except NeedsSize:
+        return Lazy(None, None, lambda r, c: assemble_blocks(rows, (r, c), scalar=_is_scalar))
+    except ValueError as e:
+        raise NotationError(str(e)) from None
 
 
 def _column(v) -> np.ndarray:
@@ -653,9 +688,11 @@ class ColumnEvaluation:
             return self.call(node[1], [self(a) for a in node[2:]])
         if op == "vector":
             items = [self(a) for a in node[1:]]
-            if not all(_is_scalar(x) for x in items):
-                raise NotationError("a vector literal of non-scalars")
-            return np.array([[float(x[0, 0])] for x in items])
+            if all(_is_scalar(x) for x in items):
+                return np.array([[float(x[0, 0])] for x in items])     # [a, b, c]: a column
+            return _blocks([items])
+        if op == "block":
+            return _blocks([[self(a) for a in row] for row in node[1:]])
         args = [self(a) for a in node[1:]]
         if op == "neg":
             return _elementwise(args[0], _scalar(-1.0), np.multiply, "negation")
@@ -705,7 +742,8 @@ class ColumnEvaluation:
         if name == "eye":
             return np.eye(_size(args[0]))
         if name == "ones":
-            return np.ones((_size(args[0]), 1))
+            sizes = [_size(a) for a in args]
+            return np.ones((sizes[0], sizes[1] if len(sizes) > 1 else 1))
         if name == "zeros":
             sizes = [_size(a) for a in args]
             return np.zeros((sizes[0], sizes[1] if len(sizes) > 1 else 1))
@@ -720,6 +758,8 @@ def sized(v, shape) -> np.ndarray:
         return _concrete(v.sized(rows, cols))
     if v.shape == (1, 1) and (rows, cols) != (1, 1) and v[0, 0] == 0:
         return np.zeros((rows, cols))
+    if v.shape != (rows, cols):
+        raise NotationError(f"reads as {v.shape[0]}×{v.shape[1]}, not {rows}×{cols}")
     return v
 
 
