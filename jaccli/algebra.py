@@ -320,6 +320,13 @@ class Algebra:
         if m.op == "diag" and len(v.shape) == 1:
             return self.product({m.args[0]: Fraction(1)} if m.args[0] in self.factors
                                 else self.poly(m.args[0]), m.args[0].shape, {v: Fraction(1)}, v.shape)
+        if m.op == "matmul" and len(m.args[0].shape) == 1 and len(v.shape) == 1:
+            u, row = m.args                                    # (u vᵀ) w = u (v·w)
+            w = self.fitted(typed("transpose", (row,)))
+            dots: dict = {}
+            for t, c in w.items():
+                _accumulate(dots, {k: c * d for k, d in self.dot_core(t, v).items()})
+            return self.product(self.poly(u), u.shape, dots, ())
         if m.op == "matmul" and len(m.args[0].shape) == 2 and len(m.args[1].shape) == 2:
             inner = typed("matmul", (m.args[1], v))
             return self.atom(typed("matmul", (m.args[0], inner)))
@@ -436,41 +443,57 @@ class Algebra:
         if len(p) == 1:
             (t, c), = p.items()
             return _fit(scaled(c, t), shape)
-        if all(t.shape == () or t.op == "vec" for t in p) and any(t.op == "vec" for t in p):
-            inner = {(t.args[0] if t.op == "vec" else t): c for t, c in p.items()}
-            matrix = next(t.args[0].shape for t in p if t.op == "vec")
-            return typed("vec", (self.build(inner, matrix),))
+        cores = {t: self.split(t) for t in p}
+        vecs = [core for _, core in cores.values() if core.op == "vec"]
+        if vecs and all(core.shape == () or core.op == "vec" for _, core in cores.values()):
+            inner: dict = {}                                  # Σ s·vec(A) = vec(Σ s·A)
+            for t, c in p.items():
+                scalars, core = cores[t]
+                f = dict(scalars)
+                if core.op == "vec":
+                    f[core.args[0]] = f.get(core.args[0], 0) + 1
+                key = self.term(f)
+                inner[key] = inner.get(key, 0) + c
+            return typed("vec", (self.build(inner, vecs[0].args[0].shape),))
+        if any(t.shape == tuple(shape) and t.op != "ones" for t in p):   # 1 - tanh(u)^2
+            p = {(_ONE if t.op == "ones" and t.shape == tuple(shape) else t): c for t, c in p.items()}
         order = sorted(p, key=lambda t: (p[t] < 0, self.key(t)))
         return _fit(typed("add", [scaled(p[t], t) for t in order]), shape)
 
     def merge_products(self, p: dict) -> dict:
-        """M@u + M@v = M@(u + v), and A@x + B@x = (A + B)@x, for terms that are one product."""
+        """s·M@u + t·M@v = M@(s·u + t·v), and A@x + B@x = (A + B)@x (s, t scalar factors)."""
         for side in (0, 1):
+            parts = {t: self.split(t) for t in p}
             groups: dict[Expr, list] = {}
-            for t in p:
-                if t.op == "matmul" and len(t.args[0].shape) == 2 and len(t.args[1].shape) == 1:
-                    groups.setdefault(t.args[side], []).append(t)
+            for t, (_, core) in parts.items():
+                if _is_product(core):
+                    groups.setdefault(core.args[side], []).append(t)
             merged = {g: ts for g, ts in groups.items() if len(ts) > 1}
             if not merged:
                 continue
             out: dict = {}
             done = set()
             for t, c in p.items():
-                if t.op == "matmul" and len(t.args[0].shape) == 2 and len(t.args[1].shape) == 1 \
-                        and t.args[side] in merged:
-                    if t.args[side] in done:
-                        continue
-                    done.add(t.args[side])
-                    group = merged[t.args[side]]
-                    inner = {u.args[1 - side]: p[u] for u in group}
-                    other = group[0].args[1 - side]
-                    combined = self.build(inner, other.shape)
-                    g, core = _peel(combined)
-                    args = (t.args[0], core) if side == 0 else (core, t.args[1])
-                    key = self.term({typed("matmul", args): Fraction(1)})
-                    out[key] = out.get(key, 0) + g
-                else:
+                scalars, core = parts[t]
+                shared = core.args[side] if _is_product(core) else None
+                if shared is None or shared not in merged:
                     out[t] = out.get(t, 0) + c
+                    continue
+                if shared in done:
+                    continue
+                done.add(shared)
+                inner: dict = {}
+                for u in merged[shared]:
+                    s_u, core_u = parts[u]
+                    f = dict(s_u)
+                    f[core_u.args[1 - side]] = f.get(core_u.args[1 - side], 0) + 1
+                    key = self.term(f)
+                    inner[key] = inner.get(key, 0) + p[u]
+                other = core.args[1 - side]
+                g, combined = _peel(self.build(inner, other.shape))
+                args = (shared, combined) if side == 0 else (combined, shared)
+                key = self.term({typed("matmul", args): Fraction(1)})
+                out[key] = out.get(key, 0) + g
             p = {t: c for t, c in out.items() if c}
         return p
 
@@ -523,6 +546,11 @@ def row_form(v: Expr, algebra: Algebra | None = None) -> Expr:
     if v.op == "vec" and len(v.args[0].shape) == 2:
         return typed("transpose", (v,))
     return typed("transpose", (v,))
+
+
+def _is_product(t: Expr) -> bool:
+    """A matrix product with a matrix or vector result (not a dot product)."""
+    return t.op == "matmul" and t.shape != ()
 
 
 def _transposes(e: Expr) -> int:

@@ -22,12 +22,17 @@ ELEMENTWISE_FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sig
 BINARY_FUNCTIONS = ("max", "min", "dot")
 REDUCTIONS = ("sum", "mean", "norm", "logsumexp")
 VECTOR_FUNCTIONS = ("softmax",)
-FUNCTIONS = ELEMENTWISE_FUNCTIONS + BINARY_FUNCTIONS + REDUCTIONS + VECTOR_FUNCTIONS
+# The helpers closed forms are printed with, so that every printed form reads back in.
+# diag, vec and kron take expressions; the sized ones take sizes (how many arguments).
+FORM_FUNCTIONS = ("diag", "vec", "kron")
+SIZED = {"eye": (1,), "ones": (1, 2), "zeros": (1, 2), "commutation": (2,)}
+FUNCTIONS = ELEMENTWISE_FUNCTIONS + BINARY_FUNCTIONS + REDUCTIONS + VECTOR_FUNCTIONS + \
+    FORM_FUNCTIONS + tuple(SIZED)
 ARITY = {**{f: 1 for f in ELEMENTWISE_FUNCTIONS + REDUCTIONS + VECTOR_FUNCTIONS},
-         **{f: 2 for f in BINARY_FUNCTIONS}}
+         **{f: 2 for f in BINARY_FUNCTIONS}, "diag": 1, "vec": 1, "kron": 2}
 ELEMENTWISE_BINARY = ("mul", "div", "pow", "max", "min")
 # Ops whose operands get the vector/matrix default of SPEC.md shape rule 1.
-SHAPING_OPS = ("matmul", "dot") + REDUCTIONS + VECTOR_FUNCTIONS
+SHAPING_OPS = ("matmul", "dot", "diag", "vec", "kron") + REDUCTIONS + VECTOR_FUNCTIONS
 
 
 class Expr:
