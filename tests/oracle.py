@@ -317,6 +317,8 @@ class Evaluation:
         if op == "num":
             return node[1]
         if op == "var":
+            if node[1] not in self.values:
+                raise NameError(f"oracle: {node[1]!r} has no value (not a variable, size or helper)")
             v = self.values[node[1]]
             return float(v) if v.ndim == 0 else v
         if op == "call":
