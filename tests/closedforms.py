@@ -85,13 +85,15 @@ def oracle_value(text: str, values: dict, where: dict | None = None):
 
 
 def fits(got, want: np.ndarray) -> np.ndarray:
-    """The oracle's value at the expected [rows, cols]: a scalar is 1×1, a vector of n is
-    n×1 or 1×n, a matrix must have the very shape (reshaping it would hide a transpose)."""
+    """The oracle's value at the expected [rows, cols], "reshaped" as SPEC.md says: a scalar
+    is 1×1, a vector (1-D, n×1 or 1×n) fits n×1 or 1×n; a matrix with two sizes above 1
+    must have the very shape (reshaping it would hide a transpose)."""
     got = np.asarray(got, dtype=float)
-    if got.ndim == 2:
+    vector_like = lambda shape: len(shape) < 2 or 1 in shape             # noqa: E731
+    if got.ndim == 2 and not (vector_like(got.shape) and vector_like(want.shape)):
         assert got.shape == want.shape, f"shape {got.shape}, the Jacobian is {want.shape}"
         return got
-    assert got.size == want.size and (got.ndim == 0 or 1 in want.shape), \
+    assert got.size == want.size and vector_like(want.shape), \
         f"shape {got.shape}, the Jacobian is {want.shape}"
     return got.reshape(want.shape)
 
@@ -105,8 +107,11 @@ def check_forms(doc: dict, entry: dict, want: np.ndarray, values: dict, what: st
     """An entry's `symbolic` and `latex` (a Jacobian or a gradient) give `want`."""
     sym = entry["symbolic"]
     assert not LEAKED.search(sym), f"{what}: a value leaked into {sym!r}"
-    got = oracle_value(sym, values, where_of(doc, entry, "symbolic"))
-    close(fits(got, want), want, f"{what}: symbolic {sym!r}")
+    try:
+        got = fits(oracle_value(sym, values, where_of(doc, entry, "symbolic")), want)
+    except (AssertionError, ArithmeticError, LookupError, NameError, SyntaxError, ValueError) as e:
+        raise AssertionError(f"{what}: symbolic {sym!r} does not read back: {e}") from None
+    close(got, want, f"{what}: symbolic {sym!r}")
     lat = entry["latex"]
     assert not LEAKED.search(lat), f"{what}: a value leaked into {lat!r}"
     try:

@@ -21,8 +21,9 @@ A bare letter sequence is a product of one-letter names, as LaTeX reads it.
 `I` and `𝟏` take their size from what they are combined with (`Lazy`), and at the end from
 the expected Jacobian shape. Where the papers' precedence is unsettled — does `A ⊙ B c`
 mean (A ⊙ B)c or A ⊙ (Bc), does `I ⊗ xᵀ` bind before the product — a reader cannot trust
-the form, so `paper_value` reads it both ways (all product operators one left-associative
-level; or ⊗ tightest, then juxtaposition, then ⊙ · / ⊘) and the two readings must agree.
+the form, so `paper_value` reads it three ways (all product operators one left-associative
+level; juxtaposition, then ⊗, then ⊙ · / ⊘; ⊗, then juxtaposition, then ⊙ · / ⊘) and the
+readings must agree: `x xᵀ/‖x‖³` and `2·Xᵀ(Xw + b − y)/m` do, `I ⊗ xᵀ C` does not.
 """
 from __future__ import annotations
 
@@ -270,7 +271,8 @@ def latex_tokens(text: str) -> list[tuple[str, str]]:
 
 # ------------------------------------------------------------------ parser
 
-FLAT, TIGHT = "flat", "tight"
+FLAT, JUXT_FIRST, KRON_FIRST = "all products one level", "juxtaposition first", "⊗ first"
+CONVENTIONS = (FLAT, JUXT_FIRST, KRON_FIRST)
 _PRODUCT_OPS = ("⊙", "·", "/", "⊗")
 
 
@@ -279,10 +281,12 @@ class _Parser:
     "div"|"kron"|"pow", a, b) ("transpose", a) ("call", name, *args) ("vector", *items)
     ("block", *rows) for `[A, B; C, D]` (`\\` and `&` in a LaTeX matrix).
 
-    FLAT: expr := term (('+'|'-') term)*; term := unary ((op unary) | juxt-operand)*.
-    TIGHT: term := unary (('⊙'|'·'|'/') unary)*; unary := '-' unary | juxt;
-           juxt := kron kron*; kron := power ('⊗' power)*.
-    Both: power := postfix ('^' exponent)?; postfix := atom ('ᵀ' | superscript)*."""
+    expr := term (('+'|'-') term)*, and by convention:
+    FLAT:        term := unary ((('⊙'|'·'|'/'|'⊗') unary) | juxt-operand)*, left to right;
+    JUXT_FIRST:  term := unary (('⊙'|'·'|'/') unary)*; unary := '-' unary | kron;
+                 kron := juxt ('⊗' juxt)*; juxt := power power*;
+    KRON_FIRST:  the same with juxt := kron kron*; kron := power ('⊗' power)*.
+    All: power := postfix ('^' exponent)?; postfix := atom ('ᵀ' | superscript)*."""
 
     def __init__(self, tokens, convention: str):
         self.tokens, self.i, self.convention = tokens, 0, convention
@@ -320,13 +324,14 @@ class _Parser:
         return kind == "op" and value == "‖" and self.norms == 0
 
     def term(self):
+        flat = self.convention == FLAT
         out = self.unary()
         while True:
             kind, value = self.peek()
-            if kind == "op" and value in (_PRODUCT_OPS if self.convention == FLAT else _PRODUCT_OPS[:3]):
+            if kind == "op" and value in (_PRODUCT_OPS if flat else _PRODUCT_OPS[:3]):
                 self.take()
                 out = (_BINARY[value], out, self.unary())
-            elif self.convention == FLAT and self.starts_atom():
+            elif flat and self.starts_atom():
                 out = ("juxt", out, self.power())
             else:
                 return out
@@ -338,19 +343,23 @@ class _Parser:
         if self.peek() == ("op", "+"):
             self.take()
             return self.unary()
-        return self.power() if self.convention == FLAT else self.juxt()
+        if self.convention == FLAT:
+            return self.power()
+        return self.kron() if self.convention == JUXT_FIRST else self.juxt()
 
     def juxt(self):
-        out = self.kron()
+        operand = self.kron if self.convention == KRON_FIRST else self.power
+        out = operand()
         while self.starts_atom():
-            out = ("juxt", out, self.kron())
+            out = ("juxt", out, operand())
         return out
 
     def kron(self):
-        out = self.power()
+        operand = self.juxt if self.convention == JUXT_FIRST else self.power
+        out = operand()
         while self.peek() == ("op", "⊗"):
             self.take()
-            out = ("kron", out, self.power())
+            out = ("kron", out, operand())
         return out
 
     def power(self):
@@ -777,9 +786,16 @@ def evaluate(text: str, notation: str, env: dict, shape, convention: str = FLAT,
 
 
 def paper_value(text: str, notation: str, env: dict, shape, where: dict | None = None) -> np.ndarray:
-    """The form's value, read both ways the papers' precedence allows; they must agree."""
-    flat = evaluate(text, notation, env, shape, FLAT, where)
-    tight = evaluate(text, notation, env, shape, TIGHT, where)
-    if flat.shape != tight.shape or not np.allclose(flat, tight, rtol=1e-9, atol=1e-12, equal_nan=True):
-        raise NotationError(f"{text!r} reads two ways: {flat.tolist()} or {tight.tolist()}")
-    return flat
+    """The form's value, read every way the papers' precedence allows; they must agree."""
+    readings = []
+    for convention in CONVENTIONS:
+        try:
+            readings.append(evaluate(text, notation, env, shape, convention, where))
+        except NotationError as e:
+            raise NotationError(f"read with {convention}: {e}") from None
+    first = readings[0]
+    for convention, other in zip(CONVENTIONS[1:], readings[1:]):
+        if not np.allclose(first, other, rtol=1e-9, atol=1e-12, equal_nan=True):
+            raise NotationError(f"{text!r} reads two ways ({FLAT}; {convention}): "
+                                f"{first.tolist()} or {other.tolist()}")
+    return first
