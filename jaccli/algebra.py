@@ -170,9 +170,16 @@ class Algebra:
                 merged = dict(ft)
                 for b, x in self.factors_of(u).items():
                     merged[b] = merged.get(b, 0) + x
-                key = self.term(merged)
+                key = self.plain(merged)
                 out[key] = out.get(key, 0) + c * d
         return {t: c for t, c in out.items() if c}
+
+    def plain(self, factors: dict) -> Expr:
+        """The term of `factors`, a vector of ones counted as the number 1 (it broadcasts)."""
+        if any(b.op == "ones" for b in factors) and all(b.shape == () or b.op == "ones"
+                                                       for b in factors):
+            factors = {b: x for b, x in factors.items() if b.op != "ones"}
+        return self.term(factors)
 
     def as_factor(self, p: dict, shape) -> dict:
         """A sum kept whole, as one factor: its shared content stays outside."""
@@ -226,13 +233,15 @@ class Algebra:
     # ------------------------------------------------------------------ linear maps
     def fitted(self, e: Expr) -> dict:
         """poly(e) with every term of e's own shape (a scalar term c becomes c·1)."""
-        p = self.poly(e)
-        if e.shape == ():
+        return self.fit_poly(self.poly(e), e.shape)
+
+    def fit_poly(self, p: dict, shape) -> dict:
+        if shape == ():
             return p
-        ones = E.ones(e.shape)
+        ones = E.ones(shape)
         out: dict = {}
         for t, c in p.items():
-            if t.shape != e.shape:
+            if t.shape != tuple(shape):
                 merged = dict(self.factors_of(t))
                 merged[ones] = Fraction(1)
                 t = self.term(merged)
@@ -255,7 +264,7 @@ class Algebra:
                 merged = dict(scalars)
                 for b, x in self.factors_of(u).items():
                     merged[b] = merged.get(b, 0) + x
-                key = self.term(merged)
+                key = self.plain(merged)
                 out[key] = out.get(key, 0) + c * d
         return {t: c for t, c in out.items() if c}
 
@@ -272,7 +281,7 @@ class Algebra:
                 merged = dict(self.factors_of(u))
                 for f, x in s_t.items():
                     merged[f] = merged.get(f, 0) + x
-                key = self.term(merged)
+                key = self.plain(merged)
                 out[key] = out.get(key, 0) + c * d
         return {t: c for t, c in out.items() if c}
 
@@ -304,7 +313,8 @@ class Algebra:
             merged = dict(fu)
             for b, x in fv.items():
                 merged[b] = merged.get(b, 0) + x
-            return self.summed_core(self.term(merged))
+            return self.linear(self.fit_poly({self.term(merged): Fraction(1)}, u.shape), u.shape,
+                               self.summed_core)
         first, second = sorted((u, v), key=self.key)
         return self.atom(typed("dot", (first, second)))
 
@@ -317,6 +327,10 @@ class Algebra:
             return {v: Fraction(1)}
         if v.op == "eye":
             return {m: Fraction(1)}
+        if m.op == "diag" and v.op == "matmul" and len(v.args[0].shape) == 1 and len(v.shape) == 2:
+            d, (u, row) = m.args[0], v.args                     # diag(d) u vᵀ = (d ⊙ u) vᵀ
+            du = self.fit_poly(self.product(self.poly(d), d.shape, self.poly(u), u.shape), u.shape)
+            return self.linear(du, u.shape, lambda core: self.outer_core(core, row))
         if m.op == "diag" and len(v.shape) == 1:
             return self.product({m.args[0]: Fraction(1)} if m.args[0] in self.factors
                                 else self.poly(m.args[0]), m.args[0].shape, {v: Fraction(1)}, v.shape)
@@ -344,8 +358,7 @@ class Algebra:
         if m.op == "eye":
             return {m: Fraction(1)}
         if m.op == "ones":
-            flipped = (m.shape[1],) if m.shape[0] == 1 else (m.shape[1], m.shape[0])
-            return {self.term({E.ones(flipped): Fraction(1)}): Fraction(1)}
+            return {self.term({E.ones(_flipped(m.shape)): Fraction(1)}): Fraction(1)}
         if m.op == "diag":
             return self.atom(m)
         if m.op == "matmul":
@@ -361,8 +374,7 @@ class Algebra:
                 out = self.product(out, (), self.raised(pb, b.shape, x) if x != 1 else pb, ())
             return out
         if m.op in _ELEMENTWISE:                                  # f(A)ᵀ = f(Aᵀ)
-            inner = self.build(self.transpose_core(m.args[0], m.args[0].shape),
-                               (m.shape[1], m.shape[0]))
+            inner = self.build(self.transpose_core(m.args[0], m.args[0].shape), _flipped(m.shape))
             return self.atom(typed(m.op, (inner,)))
         return self.atom(typed("transpose", (m,)))
 
@@ -439,7 +451,7 @@ class Algebra:
 
     def sum_expr(self, p: dict, shape) -> Expr:
         """Σ c·t with matrix products of one matrix, or of one vector, merged."""
-        p = self.merge_products(p)
+        p = self.merge_sums(self.merge_products(p))
         if len(p) == 1:
             (t, c), = p.items()
             return _fit(scaled(c, t), shape)
@@ -459,6 +471,36 @@ class Algebra:
             p = {(_ONE if t.op == "ones" and t.shape == tuple(shape) else t): c for t, c in p.items()}
         order = sorted(p, key=lambda t: (p[t] < 0, self.key(t)))
         return _fit(typed("add", [scaled(p[t], t) for t in order]), shape)
+
+    def merge_sums(self, p: dict) -> dict:
+        """s·sum(u) + t·sum(v) = sum(s·u + t·v) for sums over one shape."""
+        found: dict = {}
+        for t in p:
+            f = self.factors_of(t)
+            sums = [b for b, x in f.items() if b.op == "sum" and x == 1]
+            if len(sums) == 1 and sums[0].args[0].shape:
+                found[t] = sums[0]
+        shapes = [b.args[0].shape for b in found.values()]
+        if len(found) < 2 or len(set(shapes)) != 1:
+            return p
+        inner: dict = {}
+        out: dict = {}
+        for t, c in p.items():
+            if t not in found:
+                out[t] = c
+                continue
+            f = dict(self.factors_of(t))
+            b = found[t]
+            del f[b]
+            for g, x in self.factors_of(b.args[0]).items():
+                f[g] = f.get(g, 0) + x
+            _accumulate(inner, {self.plain(f): c})
+        if inner:
+            total = self.build(inner, shapes[0])
+            g, core = _peel(total)
+            key = self.term({typed("sum", (core,)): Fraction(1)})
+            out[key] = out.get(key, 0) + g
+        return {t: c for t, c in out.items() if c}
 
     def merge_products(self, p: dict) -> dict:
         """s·M@u + t·M@v = M@(s·u + t·v), and A@x + B@x = (A + B)@x (s, t scalar factors)."""
@@ -573,6 +615,9 @@ def scaled(c: Fraction, t: Expr) -> Expr:
     if c == -1:
         return typed("neg", (t,))
     p, q = abs(c.numerator), c.denominator
+    if t.op == "div" and E.is_number(t.args[0]) and t.args[0].value == 1:   # 2/x, not 2*1/x
+        body = typed("div", (E.num(p), typed("mul", (t.args[1], E.num(q))) if q != 1 else t.args[1]))
+        return typed("neg", (body,)) if c < 0 else body
     body = t if p == 1 else typed("mul", (E.num(p), t))
     if q != 1:
         body = typed("div", (body, E.num(q)))
@@ -595,7 +640,7 @@ def _peel(e: Expr) -> tuple[Fraction, Expr]:
 def _fit(e: Expr, shape) -> Expr:
     """A scalar e broadcast to `shape`, written as the papers do: 1/n becomes 𝟏/n."""
     shape = tuple(shape)
-    if e.shape == shape or shape == () or len(e.shape) == len(shape):
+    if e.shape == shape or shape == () or e.shape != ():
         return e
     if E.is_zero(e):
         return E.zeros(shape)
@@ -609,6 +654,11 @@ def _fit(e: Expr, shape) -> Expr:
     if e.op == "mul" and E.is_number(e.args[0]):
         return typed("mul", (e.args[0], _fit(e.args[1], shape)))
     return typed("mul", (e, E.ones(shape)))
+
+
+def _flipped(shape) -> tuple:
+    """The shape of a transpose: a 1 x n row becomes a vector, m x n becomes n x m."""
+    return (shape[1],) if shape[0] == 1 else (shape[1], shape[0])
 
 
 def _power(base: Expr, x: Fraction) -> Expr:

@@ -274,7 +274,7 @@ def fit(e: Expr, shape) -> Expr:
 
 # ---------------------------------------------------------------- smart constructors
 
-def _coefficient(t: Expr) -> tuple:
+def coefficient(t: Expr) -> tuple:
     """t = c·u with c a number and u free of numeric factors: (c, u). Numbers give (c, 1).
 
     Products and quotients built here keep this normal form — `neg(u)`, `c*u` or `u` —
@@ -282,10 +282,10 @@ def _coefficient(t: Expr) -> tuple:
     if t.op == "num":
         return t.value, ONE
     if t.op == "neg":
-        c, u = _coefficient(t.args[0])
+        c, u = coefficient(t.args[0])
         return -c, u
     if t.op == "mul" and is_number(t.args[0]):
-        c, u = _coefficient(t.args[1])
+        c, u = coefficient(t.args[1])
         return t.args[0].value * c, u
     if t.op == "div" and is_number(t.args[0]) and t.args[0].value != 1:
         return t.args[0].value, typed("div", (ONE, t.args[1]))
@@ -317,7 +317,7 @@ def add(*terms: Expr) -> Expr:
     coefficients: dict = {}
     constant, constant_at = Fraction(0), None
     for t in flat:
-        c, u = (Fraction(1), t) if is_number(t) else _coefficient(t)
+        c, u = (Fraction(1), t) if is_number(t) else coefficient(t)
         if is_number(u) or u.op == "ones":    # -2 is neg(2), and 1 is 1 in any shape
             constant += c * (u.value if is_number(u) else 1)
             constant_at = len(coefficients) if constant_at is None else constant_at
@@ -355,7 +355,7 @@ def _common_left_factors(coefficients: dict) -> dict:
 
 
 def neg(a: Expr) -> Expr:
-    c, u = _coefficient(a)
+    c, u = coefficient(a)
     return _scaled(-c, u, a.shape)
 
 
@@ -368,7 +368,7 @@ def mul(a: Expr, b: Expr) -> Expr:
     shape = broadcast_shape("mul", (a, b))
     if is_zero(a) or is_zero(b):
         return zeros(shape)
-    (ca, u), (cb, v) = _coefficient(a), _coefficient(b)
+    (ca, u), (cb, v) = coefficient(a), coefficient(b)
     return _scaled(ca * cb, _product(u, v), shape)
 
 
@@ -433,7 +433,7 @@ def div(a: Expr, b: Expr) -> Expr:
         return zeros(shape)
     if is_zero(b):
         return typed("div", (a, b))
-    (ca, u), (cb, v) = _coefficient(a), _coefficient(b)
+    (ca, u), (cb, v) = coefficient(a), coefficient(b)
     return _scaled(ca / cb, _quotient(u, v), shape)
 
 
@@ -484,7 +484,7 @@ def fold_power(a, b):
 
 def call(op: str, *args: Expr) -> Expr:
     if op in ("sum", "mean"):                         # linear: sum(c·u) = c·sum(u)
-        c, u = _coefficient(args[0])
+        c, u = coefficient(args[0])
         if c != 1 and u.shape == args[0].shape:
             return _scaled(c, typed(op, (u,)), ())
     return typed(op, args)
@@ -510,7 +510,7 @@ def matmul(a: Expr, b: Expr) -> Expr:
         return zeros(shape)
     if len(a.shape) == 1 and len(b.shape) == 1:
         return dot(a, b)
-    (ca, u), (cb, v) = _coefficient(a), _coefficient(b)
+    (ca, u), (cb, v) = coefficient(a), coefficient(b)
     if ca * cb != 1:                                   # (c·u)@v = c·(u@v)
         return _scaled(ca * cb, matmul(u, v), shape)
     for i, p in enumerate((a, b)):

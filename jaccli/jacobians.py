@@ -624,6 +624,12 @@ def _combine(a: Jacobian, b: Jacobian):
         return scalar(E.dot(a.v, b.v))
     if isinstance(a, Column) and isinstance(b, Row) and a.rows != 1:
         return Matrix(E.matmul(a.v, E.transpose(b.v)))           # u vᵀ, the outer product
+    if isinstance(a, Diagonal) and isinstance(b, Matrix) and _outer(b.m):
+        c, (u, r) = _outer(b.m)                                  # diag(d) u vᵀ = (d ⊙ u) vᵀ
+        return scale(Matrix(E.matmul(E.mul(a.d, u), r)), E.num(c))
+    if isinstance(a, Matrix) and isinstance(b, Diagonal) and _outer(a.m):
+        c, (u, r) = _outer(a.m)                                  # u vᵀ diag(d) = u (v ⊙ d)ᵀ
+        return scale(Matrix(E.matmul(u, E.transpose(E.mul(E.transpose(r), b.d)))), E.num(c))
     if isinstance(a, Row) and isinstance(b, Kron):
         return _row_times_kron(a, b)
     if isinstance(a, Row) and isinstance(b, Commutation):      # uᵀK = vec(Uᵀ)ᵀ
@@ -654,6 +660,14 @@ def _combine(a: Jacobian, b: Jacobian):
         return column(E.vec(E.transpose(b.v.args[0])), rows)   # K·vec(P) = vec(Pᵀ)
     if isinstance(a, Kron) and isinstance(b, Kron) and a.a.cols == b.a.rows and a.b.cols == b.b.rows:
         return kron(jmul(a.a, b.a), jmul(a.b, b.b))
+    return None
+
+
+def _outer(m: Expr):
+    """m = c·(u vᵀ) for a number c: (c, (u, vᵀ)), else None."""
+    c, core = E.coefficient(m)
+    if core.op == "matmul" and len(core.args[0].shape) == 1 and len(core.shape) == 2:
+        return c, core.args
     return None
 
 

@@ -54,7 +54,7 @@ def test_json_document_fields():
     doc = only_json(r.stdout)
     assert doc["expression"] == "w * x"
     assert doc["layout"] == "numerator"
-    assert doc["output"] == {"kind": "vector", "shape": [3]}
+    assert doc["output"] == {"kind": "vector", "shape": [3], "value": [4.0, 10.0, 18.0]}
     assert doc["variables"] == {"w": {"kind": "vector", "shape": [3]},
                                 "x": {"kind": "vector", "shape": [3]}}
     dw, dx = doc["jacobians"]

@@ -5,7 +5,7 @@ vec(W): the Jacobian of f: R^{p×q} → Rᵐ is m × pq in numerator layout." Ev
 claim below is checked against the independent oracle's central finite differences
 (tests/oracle.py, which flattens row-major too), in both layouts, at random values drawn
 from a fixed seed; several are also checked against closed forms written with NumPy
-(kron(I, xᵀ), the commutation matrix, 2·vec(W)ᵀ, ...). Sizes without values are checked
+(kron(eye(m), xᵀ), the commutation matrix, 2·vec(W)ᵀ, ...). Sizes without values are checked
 by evaluating the reported size strings ("m*n", "m*n+n") at several integer
 assignments of their symbols, so the test does not depend on how a product is spelled.
 """
@@ -162,7 +162,7 @@ def test_W_at_x_wrt_W_is_kron_I_xT():
         closed = np.kron(np.eye(2), v["x"][None, :])          # m × mn
         if layout == "numerator":
             assert j["shape"] == [2, 6]
-            assert j["symbolic"] == "kron(I, x')"
+            assert j["symbolic"] == "kron(eye(2), x')"
             np.testing.assert_allclose(_matrix(j), closed, rtol=1e-12)
         else:
             assert j["shape"] == [6, 2]
@@ -174,7 +174,7 @@ def test_x_at_W_wrt_W_is_kron_xT_I():
     v = _values(8, x=(2,), W=(2, 3))
     (j,) = jac_json("x@W", wrt=["W"], values=_lists(v))["jacobians"]
     assert j["shape"] == [3, 6]
-    assert j["symbolic"] == "kron(x', I)"
+    assert j["symbolic"] == "kron(x', eye(3))"
     np.testing.assert_allclose(_matrix(j), np.kron(v["x"][None, :], np.eye(3)), rtol=1e-12)
 
 
@@ -184,7 +184,7 @@ def test_A_at_B_closed_forms():
     assert ja["shape"] == [8, 6] and jb["shape"] == [8, 12]
     np.testing.assert_allclose(_matrix(ja), np.kron(np.eye(2), v["B"].T), rtol=1e-12)
     np.testing.assert_allclose(_matrix(jb), np.kron(v["A"], np.eye(4)), rtol=1e-12)
-    assert ja["symbolic"] == "kron(I, B')" and jb["symbolic"] == "kron(A, I)"
+    assert ja["symbolic"] == "kron(eye(2), B')" and jb["symbolic"] == "kron(A, eye(4))"
 
 
 @pytest.mark.parametrize("m,n", [(2, 3), (3, 2), (3, 3)])
@@ -293,20 +293,20 @@ def test_stacked_W_x_is_kron_then_W():
 
 FORMS = [
     # expression, wrt, --shape, numerator closed form, denominator closed form
-    ("W@x", "W", {"W": "2x3"}, "kron(I, x')", "kron(I, x)"),
-    ("x@W", "W", {"W": "2x3"}, "kron(x', I)", "kron(x, I)"),
-    ("A@B", "A", {"A": "2x3", "B": "3x4"}, "kron(I, B')", "kron(I, B)"),
-    ("A@B", "B", {"A": "2x3", "B": "3x4"}, "kron(A, I)", "kron(A', I)"),
+    ("W@x", "W", {"W": "2x3"}, "kron(eye(2), x')", "kron(eye(2), x)"),
+    ("x@W", "W", {"W": "2x3"}, "kron(x', eye(3))", "kron(x, eye(3))"),
+    ("A@B", "A", {"A": "2x3", "B": "3x4"}, "kron(eye(2), B')", "kron(eye(2), B)"),
+    ("A@B", "B", {"A": "2x3", "B": "3x4"}, "kron(A, eye(4))", "kron(A', eye(4))"),
     ("A'", "A", {"A": "2x3"}, "commutation(2, 3)", "commutation(3, 2)"),
-    ("A - A'", "A", {"A": "3x3"}, "I - commutation(3, 3)", "I - commutation(3, 3)"),
+    ("A - A'", "A", {"A": "3x3"}, "eye(9) - commutation(3, 3)", "eye(9) - commutation(3, 3)"),
     ("(A')'", "A", {"A": "2x3"}, "I", "I"),
     ("sum(sin(W))", "W", {"W": "2x3"}, "vec(cos(W))'", "vec(cos(W))"),
     ("sum(W*W)", "W", {"W": "2x3"}, "2*vec(W)'", "2*vec(W)"),
     ("sin(W)", "W", {"W": "2x3"}, "diag(vec(cos(W)))", "diag(vec(cos(W)))"),
     ("A*B", "A", {"A": "2x3"}, "diag(vec(B))", "diag(vec(B))"),
-    ("(A*a)' @ x", "a", {"A": "3x2", "a": "scalar"}, "A' @ x", "(A' @ x)'"),
-    ("x' @ A @ x", "x", {"A": "3x3"}, "x' @ (A' + A)", "x @ (A' + A)"),
-    ("W@x + b", "W,x", {"W": "2x3"}, "[kron(I, x'), W]", "[kron(I, x); W']"),
+    ("(A*a)' @ x", "a", {"A": "3x2", "a": "scalar"}, "A' @ x", "x' @ A"),
+    ("x' @ A @ x", "x", {"A": "3x3"}, "x' @ (A' + A)", "(A' + A) @ x"),
+    ("W@x + b", "W,x", {"W": "2x3"}, "[kron(eye(2), x'), W]", "[kron(eye(2), x); W']"),
 ]
 
 
@@ -485,9 +485,10 @@ def test_matrices_only_when_named():
 def test_matrix_output_and_variable_kinds():
     v = _values(23, A=(2, 3), B=(3, 4))
     doc = jac_json("A@B", wrt=["A"], values=_lists(v))
-    assert doc["output"] == {"kind": "matrix", "shape": [2, 4]}
+    assert {k: doc["output"][k] for k in ("kind", "shape")} == {"kind": "matrix", "shape": [2, 4]}
     assert doc["variables"]["A"] == {"kind": "matrix", "shape": [2, 3]}
     np.testing.assert_allclose(np.array(evaluate("A@B", v)), v["A"] @ v["B"])
+    np.testing.assert_allclose(np.array(doc["output"]["value"]), v["A"] @ v["B"])
 
 
 # ---------------------------------------------------------------- Hypothesis: random matrix expressions

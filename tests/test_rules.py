@@ -393,8 +393,8 @@ def test_loss_gradient_reads_as_the_article(jac):
     come out of the product and the sum."""
     doc = jac("mean((y - max(0, X @ w + b))^2)", wrt=["w", "b"], shapes={"b": "scalar"})
     dw, db = (j["symbolic"] for j in doc["jacobians"])
-    assert dw == "-2*((y - max(0, X @ w + b))*step(X @ w + b))' @ X/n"
-    assert db == "-2*sum((y - max(0, X @ w + b))*step(X @ w + b))/n"
+    assert dw == "2*((max(0, X @ w + b) - y)*step(X @ w + b))' @ X/n"
+    assert db == "2*mean((max(0, X @ w + b) - y)*step(X @ w + b))"
 
 
 @pytest.mark.parametrize("layout", ["numerator", "denominator"])
@@ -492,4 +492,4 @@ def test_tie_conventions_on_vectors(jac):
 def test_numeric_exponents_fold(jac):
     """x^-2 parses as x^(-(2)); its derivative's exponent is the number -3, not -2 - 1."""
     entry, = jac("x^-2", wrt=["x"])["jacobians"]
-    assert "-3" in entry["symbolic"] and "- 1" not in entry["symbolic"]
+    assert entry["symbolic"] == "diag(-2/x^3)"

@@ -102,7 +102,7 @@ def test_declared_matrix_gives_its_shape_to_an_undeclared_name(jac):
 def test_values_fix_shapes(jac):
     doc = jac("W @ x", values={"W": [[1, 2, 3], [4, 5, 6]], "x": [1, 2, 3]})
     assert {n: v["shape"] for n, v in doc["variables"].items()} == {"W": [2, 3], "x": [3]}
-    assert doc["output"] == {"kind": "vector", "shape": [2]}
+    assert doc["output"] == {"kind": "vector", "shape": [2], "value": [14.0, 32.0]}
 
 
 @pytest.mark.parametrize("text, kinds", [
