@@ -10,7 +10,8 @@ It also reads the closed forms jac prints in JSON (`symbolic`): the helpers `eye
 the outer product `x @ y'` (a vector times a row is a matrix); and the papers' symbols
 `ᵀ ⊙ ⊘ −` as the operators `' * / -` (SPEC.md: a symbol jac prints is never part of a name).
 Brackets build vectors (`[a, b, c]`, scalars) and block matrices (`[A, x]` side by side,
-`[A; B]` stacked; a scalar item such as `0` fills its block). Size arguments are expressions too, so a size symbol (`n`, `m*n`) is a name bound to a number.
+`[A; B]` stacked; a scalar item such as `0` fills its block). Size arguments are
+expressions too, so a size symbol (`n`, `m*n`) is a name bound to a number.
 
 `numeric_jacobian` differentiates an expression by central finite differences in
 numerator layout (rows: the output, flattened row-major; columns: the variables of one

@@ -1,8 +1,9 @@
 """Readers for the papers' notation jac prints: the terminal (Unicode) form and LaTeX.
 
-Independent of jac (no `jaccli` import; block matrices are assembled as tests/oracle.py does): each reader turns the text into one small tree
-that is evaluated with the papers' semantics, where vectors are COLUMNS (n×1), `xᵀ` is a
-row, and juxtaposition is the matrix product. Every value is a 2-D NumPy array; a
+Independent of jac (no `jaccli` import; block matrices are assembled as tests/oracle.py
+does): each reader turns the text into one small tree that is evaluated with the papers'
+semantics, where vectors are COLUMNS (n×1), `xᵀ` is a row, and juxtaposition is the
+matrix product. Every value is a 2-D NumPy array; a
 scalar is 1×1, and a 1×1 factor in a product scales the other (`2·x`, `(xᵀy) A`).
 
 Terminal form: `xᵀ` transpose, `A y` product, `⊙` element-wise product, `·` a scalar times
@@ -85,6 +86,7 @@ _LATEX_OPS = {"cdot": "·", "odot": "⊙", "otimes": "⊗", "oslash": "/", "time
 _LATEX_SKIP = {"left", "right", "big", "Big", "bigl", "bigr", "Bigl", "Bigr"}
 _LATEX_NAMES = {"mathrm", "operatorname", "text", "mathit"}
 _LATEX_BOLD = {"mathbf", "boldsymbol", "bm"}
+_LATEX_SPACES = (r"\,", r"\;", r"\!", r"\ ")
 
 
 class _Latex:
@@ -98,14 +100,17 @@ class _Latex:
         self.i = 0
         self.out: list[tuple[str, str]] = []
 
-    def peek(self, skip_space: bool = True) -> str:
+    def _space(self, j: int) -> bool:
+        return j < len(self.raw) and (self.raw[j].isspace() or self.raw[j] in _LATEX_SPACES)
+
+    def peek(self) -> str:
         j = self.i
-        while skip_space and j < len(self.raw) and (self.raw[j].isspace() or self.raw[j] in (r"\,", r"\;", r"\!", r"\ ")):
+        while self._space(j):
             j += 1
         return self.raw[j] if j < len(self.raw) else ""
 
     def next(self) -> str:
-        while self.i < len(self.raw) and (self.raw[self.i].isspace() or self.raw[self.i] in (r"\,", r"\;", r"\!", r"\ ")):
+        while self._space(self.i):
             self.i += 1
         if self.i >= len(self.raw):
             return ""

@@ -31,7 +31,8 @@ def load() -> list[dict]:
 
 
 def row_id(row: dict) -> str:
-    return f"{row['expr']} wrt {row['wrt']} {row['layout'][:3]}" + (" gradient" if row.get("gradient") else "")
+    gradient = " gradient" if row.get("gradient") else ""
+    return f"{row['expr']} wrt {row['wrt']} {row['layout'][:3]}{gradient}"
 
 
 def tokens(text: str) -> list[str]:
@@ -62,7 +63,9 @@ def ratio(jac_form: str, row: dict) -> float:
 
 
 def norm_latex(s: str) -> str:
-    for a in (r"\mathbf", r"\boldsymbol", r"\bm", r"\left", r"\right", r"\,", r"\cdot", r"\;", r"\!", " ", "{", "}"):
+    """LaTeX without spacing and presentation commands (the rule of textbook.py)."""
+    for a in (r"\mathbf", r"\boldsymbol", r"\bm", r"\left", r"\right", r"\,", r"\cdot", r"\;", r"\!",
+              " ", "{", "}"):
         s = s.replace(a, "")
     return s.replace(r"\mathrm", "").replace(r"\operatorname", "")
 
