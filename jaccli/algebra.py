@@ -437,11 +437,14 @@ class Algebra:
         p = {t: c for t, c in p.items() if c}
         if not p:
             return E.zeros(shape)
-        if len(p) == 1:
+        if len(p) == 1 and self.split(next(iter(p)))[1].op != "vec":
             (t, c), = p.items()
             return _fit(scaled(c, t), shape)
+        if len(p) == 1:
+            return self.sum_expr(p, shape)
         g, common, rest = self.content(p)
-        body = self.sum_expr(rest, shape)
+        # the shared factors may carry the shape: x - σ·x = (1 - σ)·x, the sum a scalar
+        body = self.sum_expr(rest, shape if not common else _broadcast(rest))
         if common:
             merged = dict(common)
             self.factors.setdefault(body, {body: Fraction(1)})
@@ -452,9 +455,6 @@ class Algebra:
     def sum_expr(self, p: dict, shape) -> Expr:
         """Σ c·t with matrix products of one matrix, or of one vector, merged."""
         p = self.merge_sums(self.merge_products(p))
-        if len(p) == 1:
-            (t, c), = p.items()
-            return _fit(scaled(c, t), shape)
         cores = {t: self.split(t) for t in p}
         vecs = [core for _, core in cores.values() if core.op == "vec"]
         if vecs and all(core.shape == () or core.op == "vec" for _, core in cores.values()):
@@ -467,6 +467,9 @@ class Algebra:
                 key = self.term(f)
                 inner[key] = inner.get(key, 0) + c
             return typed("vec", (self.build(inner, vecs[0].args[0].shape),))
+        if len(p) == 1:
+            (t, c), = p.items()
+            return _fit(scaled(c, t), shape)
         if any(t.shape == tuple(shape) and t.op != "ones" for t in p):   # 1 - tanh(u)^2
             p = {(_ONE if t.op == "ones" and t.shape == tuple(shape) else t): c for t, c in p.items()}
         order = sorted(p, key=lambda t: (p[t] < 0, self.key(t)))
@@ -654,6 +657,11 @@ def _fit(e: Expr, shape) -> Expr:
     if e.op == "mul" and E.is_number(e.args[0]):
         return typed("mul", (e.args[0], _fit(e.args[1], shape)))
     return typed("mul", (e, E.ones(shape)))
+
+
+def _broadcast(p: dict) -> tuple:
+    """The shape of a sum of these terms (scalars broadcast)."""
+    return next((t.shape for t in p if t.shape != ()), ())
 
 
 def _flipped(shape) -> tuple:

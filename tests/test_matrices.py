@@ -239,7 +239,7 @@ def test_scaled_transpose_wrt_scalar_is_AT_x():
 def test_sum_W_times_W_is_2_vecW():
     v = _values(14, W=(2, 3))
     (j,) = jac_json("sum(W*W)", wrt=["W"], values=_lists(v))["jacobians"]
-    assert j["symbolic"] == "2*vec(W)'"
+    assert j["symbolic"] == "vec(2*W)'"
     assert j["shape"] == [1, 6]
     np.testing.assert_allclose(_matrix(j), 2 * v["W"].reshape(1, -1), rtol=1e-12)
     (d,) = jac_json("sum(W*W)", wrt=["W"], values=_lists(v), layout="denominator")["jacobians"]
@@ -301,7 +301,7 @@ FORMS = [
     ("A - A'", "A", {"A": "3x3"}, "eye(9) - commutation(3, 3)", "eye(9) - commutation(3, 3)"),
     ("(A')'", "A", {"A": "2x3"}, "I", "I"),
     ("sum(sin(W))", "W", {"W": "2x3"}, "vec(cos(W))'", "vec(cos(W))"),
-    ("sum(W*W)", "W", {"W": "2x3"}, "2*vec(W)'", "2*vec(W)"),
+    ("sum(W*W)", "W", {"W": "2x3"}, "vec(2*W)'", "vec(2*W)"),
     ("sin(W)", "W", {"W": "2x3"}, "diag(vec(cos(W)))", "diag(vec(cos(W)))"),
     ("A*B", "A", {"A": "2x3"}, "diag(vec(B))", "diag(vec(B))"),
     ("(A*a)' @ x", "a", {"A": "3x2", "a": "scalar"}, "A' @ x", "x' @ A"),
