@@ -9,8 +9,9 @@ It also reads the closed forms jac prints in JSON (`symbolic`): the helpers `eye
 `commutation(m, n)` (vec(Aᵀ) = commutation(m, n) @ vec(A) for A m×n), `step(v)`, `sign(v)`;
 the outer product `x @ y'` (a vector times a row is a matrix); and the papers' symbols
 `ᵀ ⊙ ⊘ −` as the operators `' * / -` (SPEC.md: a symbol jac prints is never part of a name).
-Brackets build vectors (`[a, b, c]`, scalars) and block matrices (`[A, x]` side by side,
-`[A; B]` stacked; a scalar item such as `0` fills its block). Size arguments are
+Brackets build vectors (`[a, b, c]`, scalars), matrices from rows (`[[1, 2], [3, 4]]`, as
+`--at` writes them: every item a comma list) and block matrices (`[A, x]` side by side,
+`[A; B]` stacked, `[[A; 0], [B; 0]]`; a scalar item such as `0` fills its block). Size arguments are
 expressions too, so a size symbol (`n`, `m*n`) is a name bound to a number.
 
 `numeric_jacobian` differentiates an expression by central finite differences in
@@ -341,6 +342,9 @@ class Evaluation:
             items = [self(a) for a in node[1:]]
             if all(np.ndim(a) == 0 for a in items):
                 return np.array([float(a) for a in items])       # [a, b, c]: a vector
+            if all(a[0] == "vector" for a in node[1:]):
+                # [[1, 2], [3, 4]]: rows, as a matrix is written in --at and in JSON values
+                return assemble_blocks([[np.atleast_2d(a)] for a in items])
             return assemble_blocks([items])                      # [A, x]: blocks side by side
         if op == "block":
             return assemble_blocks([[self(a) for a in row] for row in node[1:]])

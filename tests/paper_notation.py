@@ -17,6 +17,10 @@ LaTeX: `\\mathbf{x}`, `\\mathrm{name}`, `^\\top`, juxtaposition, `\\odot`, `\\ot
 `\\cdot`, `\\frac{a}{b}`, `{a}^{b}`, `\\left( … \\right)`, `\\operatorname{f}\\left(…\\right)`,
 `\\sin\\left(…\\right)` and kin, `\\sqrt{…}`, `\\lVert x \\rVert`, `\\mathbf{1}`, `I`, `0`,
 `K_{m,n}` (the commutation matrix), `I_{n}`, `\\begin{bmatrix} a \\\\ b \\end{bmatrix}`.
+
+Brackets in both: `[a, b, c]` of scalars is a column, or a row where the whole form is one
+(RULES.md writes ∇f(x, y) = [6xy, 3x²]); `[[a, b], [c, d]]` lists rows (RULES.md's
+J = [[6xy, 3x²], [2, 8y⁷]]: every item a comma list); otherwise `[A, B]` sets blocks side by side, `[A; B]` stacks them.
 A bare letter sequence is a product of one-letter names, as LaTeX reads it.
 
 `I` and `𝟏` take their size from what they are combined with (`Lazy`), and at the end from
@@ -704,6 +708,9 @@ class ColumnEvaluation:
             items = [self(a) for a in node[1:]]
             if all(_is_scalar(x) for x in items):
                 return np.array([[float(x[0, 0])] for x in items])     # [a, b, c]: a column
+            if all(a[0] == "vector" for a in node[1:]):     # [[a, b], [c, d]]: rows
+                return _blocks([[x.T if x.shape[1] == 1 else x]
+                                for a, x in zip(node[1:], map(_concrete, items))])
             return _blocks([items])
         if op == "block":
             return _blocks([[self(a) for a in row] for row in node[1:]])
@@ -786,8 +793,12 @@ def evaluate(text: str, notation: str, env: dict, shape, convention: str = FLAT,
     for name, definition in (where or {}).items():
         value = evaluation(read(definition, convention))
         evaluation.env[name] = _concrete(value)
+    tree = read(text, convention)
     with np.errstate(all="ignore"):
-        return sized(evaluation(read(text, convention)), shape)
+        value = evaluation(tree)
+    if tree[0] == "vector" and shape[0] == 1 and not isinstance(value, Lazy) and value.shape[1] == 1:
+        value = value.T          # ∇f = [6xy, 3x²]: a list of scalars is a row where one is due
+    return sized(value, shape)
 
 
 def paper_value(text: str, notation: str, env: dict, shape, where: dict | None = None) -> np.ndarray:
