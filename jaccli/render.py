@@ -78,6 +78,7 @@ def render_result(result, out, *, width: int | None = None) -> None:
 # ---------------------------------------------------------------- words
 
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_SUBSCRIPT = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉‚")
 
 
 def size_text(size, *, alone: bool = True) -> str:
@@ -240,8 +241,9 @@ def _layout_column(cells: list[Cell]) -> list[str]:
 class MatrixView:
     """A Jacobian drawn in brackets, entries aligned, elided to the available width."""
 
-    def __init__(self, *, jacobian, value=None):
+    def __init__(self, *, jacobian, value=None, labels=None):
         self.jacobian, self.value = jacobian, value
+        self.labels = labels     # column -> a heading (which entry of a matrix W it is), or None
 
     def grid(self, max_width: int):
         """Rows of (padded text, cell) that fit `max_width`; None when there is nothing to draw."""
@@ -255,6 +257,8 @@ class MatrixView:
         def column(c):
             if c not in columns:
                 cells = [_cell(j, self.value, r, c) for r in rows]
+                if self.labels is not None:
+                    cells.insert(0, Cell(" " if c is ELL else self.labels(c), "sym"))
                 columns[c] = None if None in cells else (_layout_column(cells), cells)
             return columns[c]
 
@@ -282,12 +286,16 @@ class MatrixView:
             else:
                 head.pop()
         laid = [column(c) for c in shown]
-        return [[(texts[k], cells[k]) for texts, cells in laid] for k in range(len(rows))]
+        height = len(rows) + (self.labels is not None)
+        return [[(texts[k], cells[k]) for texts, cells in laid] for k in range(height)]
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         grid = self.grid(options.max_width)
         if grid is None:
             return
+        if self.labels is not None:
+            heading, grid = grid[0], grid[1:]
+            yield Text(INDENT + " " + GAP.join(text for text, _ in heading).rstrip(), style=NOTE)
         n = len(grid)
         for k, row in enumerate(grid):
             if n == 1:
@@ -326,12 +334,52 @@ class JacobianView:
 
     def label(self) -> str:
         wrt = self.item.wrt
-        return f"∂f/∂{wrt}" if "," not in wrt else f"∂f/∂({', '.join(wrt.split(','))})"
+        if "," in wrt:
+            return f"∂f/∂({', '.join(wrt.split(','))})"
+        if len(self.result.variables.get(wrt, ())) == 2:      # a matrix, through its vec
+            return f"∂f/∂vec({wrt})"
+        return f"∂f/∂{wrt}"
+
+    def gradient(self, console: Console, options: ConsoleOptions, value) -> RenderResult:
+        """A scalar's gradient with respect to a matrix W, shaped like W, comes first."""
+        from .jacobians import as_jacobian
+
+        rows, cols = self.item.gradient_shape
+        head = Text(f"∂f/∂{self.item.wrt}", style=LABEL)
+        head.append(" = ")
+        head.append(unicode_form(self.item.gradient), style=FORM)
+        yield from _wrap(head, console, options, first="", rest=INDENT)
+        yield from _wrap(Text(f"{_dims(rows, cols)} matrix shaped like {self.item.wrt}: entry (i, j) "
+                              f"is ∂f/∂{self.item.wrt}ᵢⱼ", style="italic"), console, options)
+        shaped = None
+        if value is not None:
+            from .evaluate import DenseValue
+            shaped = DenseValue(value.dense().reshape(rows, cols))
+        yield MatrixView(jacobian=as_jacobian(self.item.gradient, rows, cols), value=shaped)
+        yield Text("")
+
+    def entry_labels(self, j):
+        """Column headings W₁₁ W₁₂ … when the columns are the entries of a matrix W."""
+        shape = self.result.variables.get(self.item.wrt, ())
+        if len(shape) != 2 or self.result.layout != "numerator" or not sizes.is_concrete(shape[1]):
+            return None
+        name, q = self.item.wrt, shape[1]
+
+        def label(c):
+            if not sizes.is_concrete(c):
+                return " "
+            i, k = divmod(c - 1, q)
+            sep = "," if max(i + 1, k + 1) > 9 else ""
+            return name + (str(i + 1) + sep + str(k + 1)).translate(_SUBSCRIPT)
+
+        return label
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         j, value = self.item.jacobian, self.item.value
         if getattr(value, "too_large", False):      # shape only: no numbers to draw
             value = None
+        if self.item.gradient is not None:
+            yield from self.gradient(console, options, value)
         head = Text(self.label(), style=LABEL)
         head.append(" = ")
         head.append(j.form(UNICODE), style=FORM)
@@ -350,7 +398,7 @@ class JacobianView:
             kind.append(why, style=WHY if diagonal else NOTE)
         yield from _wrap(kind, console, options)
         if not scalar:
-            yield MatrixView(jacobian=j, value=value)
+            yield MatrixView(jacobian=j, value=value, labels=self.entry_labels(j))
 
 
 class ResultView:

@@ -159,10 +159,25 @@ def test_symbolic_matrix_pattern():
 
 def test_kronecker_entries():
     assert first("W @ x", wrt=["W"], shapes={"W": "2x3"}) == """\
-∂f/∂W = I ⊗ xᵀ
+∂f/∂vec(W) = I ⊗ xᵀ
   2×6 matrix
-  ⎡x₁  x₂  x₃  0   0   0 ⎤
-  ⎣0   0   0   x₁  x₂  x₃⎦
+   W₁₁  W₁₂  W₁₃  W₂₁  W₂₂  W₂₃
+  ⎡x₁   x₂   x₃    0    0    0 ⎤
+  ⎣ 0    0    0   x₁   x₂   x₃ ⎦
+"""
+
+
+def test_a_scalar_gradient_with_respect_to_a_matrix_comes_first_shaped_like_it():
+    assert first("x'@A@x", wrt=["A"], shapes={"A": "2x2"}) == """\
+∂f/∂A = x xᵀ
+  2×2 matrix shaped like A: entry (i, j) is ∂f/∂Aᵢⱼ
+  ⎡(x xᵀ)₁₁  (x xᵀ)₁₂⎤
+  ⎣(x xᵀ)₂₁  (x xᵀ)₂₂⎦
+
+∂f/∂vec(A) = vec(x xᵀ)ᵀ
+  1×4 row vector: the gradient of f, as a row (numerator layout)
+     A₁₁       A₁₂       A₂₁       A₂₂
+  [(x xᵀ)₁₁  (x xᵀ)₁₂  (x xᵀ)₂₁  (x xᵀ)₂₂]
 """
 
 
