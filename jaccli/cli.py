@@ -26,10 +26,13 @@ Examples (Parr & Howard, "The Matrix Calculus You Need For Deep Learning"):
   printf 'x*y\\nsin(x)\\n' | jac - --json       batch mode: one JSON line per expression
 
 \b
-Closed forms (JSON "symbolic") use the input language plus: I (identity), 0, 1 (vector of
-ones), diag(v), ' (transpose), step(v) (1 where v > 0), sign(v), kron(A, B), vec(A),
-commutation(m, n) (the permutation with vec(Aᵀ) = commutation(m, n)·vec(A)). On a terminal
-they are printed as in the papers: xᵀ, 𝟏, ⊙ (element-wise product), ⊗.
+Closed forms (JSON "symbolic") are input: they read back to their own numbers. Beyond
+the operators they use eye(n) (identity), ones(n) (vector of ones), zeros(m, n), diag(v),
+step(v) (1 where v > 0), sign(v), kron(A, B), vec(A) (the entries row by row),
+commutation(m, n) (the permutation with vec(Aᵀ) = commutation(m, n)·vec(A)), and u @ v'
+(an outer product); a whole form that is just the identity or ones is written I, z*I, 1,
+1'. Numbers are exact (2/3). On a terminal and in LaTeX they read as in the papers, vectors
+as columns: xᵀ, A y, 𝟏, I, ⊙ (element-wise product), ⊗; jac reads ᵀ ⊙ ⊘ − as ' * / -.
 
 \b
 Shell completion (--wrt <TAB> offers the expression's variables):
