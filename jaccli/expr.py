@@ -134,7 +134,7 @@ def infer_shape(op: str, args, value):
                                column=args[0].column)
         return (args[0].shape[0], args[0].shape[0])
     if op == "kron":
-        a, b = (_as_matrix_shape(x.shape) for x in args)
+        a, b = (as_matrix_shape(x.shape) for x in args)
         return (sizes.mul(a[0], b[0]), sizes.mul(a[1], b[1]))
     if op in ("add",) + ELEMENTWISE_BINARY:
         return broadcast_shape(op, args)
@@ -193,7 +193,7 @@ def infer_shape(op: str, args, value):
     raise AssertionError(f"unknown op {op}")
 
 
-def _as_matrix_shape(shape) -> tuple:
+def as_matrix_shape(shape) -> tuple:
     """A Kronecker factor's shape: a vector is a column, a scalar 1x1."""
     return (shape + (1, 1))[:2] if len(shape) < 2 else shape
 

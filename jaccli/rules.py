@@ -229,7 +229,27 @@ def _d_transpose(node, i):
     return J.Identity(size(node.shape))
 
 
-STRUCTURAL = {"sum": _d_sum, "mean": _d_mean, "norm": _d_norm, "logsumexp": _d_logsumexp,
+def _d_diag(node, i):
+    """vec(diag(v)) picks v into the diagonal: ∂/∂v = diag(vec(I)) (I ⊗ 𝟏)"""
+    n = node.shape[0]
+    pick = J.kron(J.Identity(n), J.column(E.ones((n,)), n))
+    return J.jmul(J.diagonal(E.vec(E.eye(n)), sizes.mul(n, n)), pick)
+
+
+def _d_kron(node, i):
+    """vec(P ⊗ Q) = (I ⊗ K(r, q) ⊗ I)(vec(P) ⊗ vec(Q)) for P p×r, Q q×s (row-major vec):
+    ∂/∂vec(P) = (I ⊗ K ⊗ I)(I ⊗ vec(Q)), ∂/∂vec(Q) = (I ⊗ K ⊗ I)(vec(P) ⊗ I)"""
+    a, b = node.args
+    (p, r), (q, s) = (E.as_matrix_shape(x.shape) for x in (a, b))
+    order = J.kron(J.kron(J.Identity(p), J.commutation(r, q)), J.Identity(s))
+    if i == 0:
+        inner = J.kron(J.Identity(size(a.shape) or 1), J.column(E.vec(b), size(b.shape) or 1))
+    else:
+        inner = J.kron(J.column(E.vec(a), size(a.shape) or 1), J.Identity(size(b.shape) or 1))
+    return J.jmul(order, inner)
+
+
+STRUCTURAL = {"diag": _d_diag, "kron": _d_kron, "sum": _d_sum, "mean": _d_mean, "norm": _d_norm, "logsumexp": _d_logsumexp,
               "softmax": _d_softmax, "dot": _d_dot, "matmul": _d_matmul,
               "transpose": _d_transpose, "vec": _d_passthrough}
 
