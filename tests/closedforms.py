@@ -3,7 +3,8 @@
 One `compute` call gives both the JSON document and the terminal rendering (a Rich console
 with no colour and a width no form reaches, so nothing wraps). Then:
 - `symbolic`, read by the tests' oracle (not jac's parser), evaluates to `value` reshaped
-  to [rows, cols] (SPEC.md "JSON output");
+  to [rows, cols] (SPEC.md "JSON output"), and jac itself, given it as input with the same
+  values, prints that `output.value` (the soundness check of shared/examples/textbook.py);
 - `latex` and the terminal form, read by tests/paper_notation.py with column-vector
   semantics, have the Jacobian's shape and numbers;
 - the `gradient` entry (scalar f, one matrix --wrt) is `value` in W's shape, and its forms
@@ -46,12 +47,16 @@ def run(text: str, *, wrt=None, shapes=None, values=None, layout: str = "numerat
 
 
 def terminal_forms(screen: str) -> dict[str, list[str]]:
-    """wrt label -> the forms printed as `∂f/∂w = form` (a gradient may be printed too)."""
+    """wrt -> the forms printed as `∂f/∂w = form` (`∂f/∂vec(W)`, `∂f/∂(x, y)`, and a gradient
+    `∂f/∂W` shaped like W, may all appear)."""
     forms: dict[str, list[str]] = {}
     for line in screen.splitlines():
-        m = re.match(r"^(?:∂f/∂|∇)\(?([^=)]+?)\)?(?: f)? = (.+)$", line)
+        m = re.match(r"^(?:∂f/∂|∇_?)(\S+?|\(.+?\))(?: f)? = (.+)$", line)
         if m:
-            forms.setdefault(m.group(1).replace(" ", "").lstrip("_"), []).append(m.group(2))
+            label = re.sub(r"vec\((\w+)\)", r"\1", m.group(1)).replace(" ", "")
+            if label.startswith("(") and label.endswith(")"):
+                label = label[1:-1]
+            forms.setdefault(label, []).append(m.group(2))
     return forms
 
 
@@ -103,6 +108,17 @@ def close(got, want, what: str) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9 * scale, err_msg=what)
 
 
+def jac_reads_back(sym: str, values: dict, want: np.ndarray, what: str) -> None:
+    """jac itself takes its form as input (default --wrt, as a user would paste it) and its
+    `output.value` is the Jacobian: how /work/shared/examples/textbook.py judges soundness."""
+    names = set(re.findall(r"[^\W\d]\w*", sym))
+    doc, _ = run(sym, values={k: v for k, v in values.items() if k in names})
+    assert "error" not in doc, f"{what}: jac cannot read back {sym!r}: {doc['error']['message']}"
+    assert "value" in doc["output"], f"{what}: jac reads back {sym!r} without a value"
+    got = np.asarray(doc["output"]["value"], dtype=float)
+    close(fits(got, want), want, f"{what}: jac reading back {sym!r}")
+
+
 def check_forms(doc: dict, entry: dict, want: np.ndarray, values: dict, what: str) -> None:
     """An entry's `symbolic` and `latex` (a Jacobian or a gradient) give `want`."""
     sym = entry["symbolic"]
@@ -112,6 +128,7 @@ def check_forms(doc: dict, entry: dict, want: np.ndarray, values: dict, what: st
     except (AssertionError, ArithmeticError, LookupError, NameError, SyntaxError, ValueError) as e:
         raise AssertionError(f"{what}: symbolic {sym!r} does not read back: {e}") from None
     close(got, want, f"{what}: symbolic {sym!r}")
+    jac_reads_back(sym, values, want, what)
     lat = entry["latex"]
     assert not LEAKED.search(lat), f"{what}: a value leaked into {lat!r}"
     try:

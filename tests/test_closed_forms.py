@@ -14,7 +14,9 @@ values away from kinks and domain edges (the oracle's `hazard`). For each docume
 - no closed form carries a float with six or more decimals (a leaked value).
 More examples: JAC_CLOSED_FORM_EXAMPLES=5000 python -m pytest tests/test_closed_forms.py
 
-Part two pins the regressions issue 7 lists, by their printed forms.
+Part two pins the regressions issue 7 lists, by their printed forms. Part three tests the
+readers themselves: known forms give NumPy's numbers, and forms a paper cannot mean (a
+column written as a row, a product whose precedence is moot) are refused.
 """
 from __future__ import annotations
 
@@ -26,9 +28,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from closedforms import check_document, oracle_value, run, terminal_forms, fits, close
+from closedforms import check_document, close, fits, oracle_value, run, terminal_forms
 from oracle import evaluate, hazard, numeric_jacobian
-from paper_notation import paper_value, read_latex
+from paper_notation import NotationError, paper_value
 from test_matrices import ALL as MATRIX_SHAPES, MATS, cases as matrix_cases, expr_of
 from test_properties import _tame, problem
 
@@ -252,13 +254,66 @@ def test_many_independent_sizes():
     assert len(sizes) == 27
 
 
-def test_latex_reader_is_not_trivially_permissive():
-    """The readers refuse what papers cannot mean: a column result written as a row."""
-    values = _random(9, A=(3, 2), y=(2,))
-    with pytest.raises(Exception):
-        paper_value("y Aᵀ", "unicode", values, (3, 1))
-    with pytest.raises(Exception):
-        paper_value(r"y^\top A^\top", "latex", values, (3, 1))
-    assert read_latex(r"\frac{a}{b} c")[0] == "juxt"
-    close(paper_value("A y", "unicode", values, (3, 1)), (values["A"] @ values["y"])[:, None], "A y")
-    assert evaluate("x @ y'", {"x": [1, 2], "y": [3, 4, 5]}).shape == (2, 3)
+# ------------------------------------------------------------------ the readers themselves
+
+_R = np.random.default_rng(10)
+_ENV = {"x": _R.uniform(0.2, 1, 3), "y": _R.uniform(0.2, 1, 2), "A": _R.uniform(-1, 1, (3, 3)),
+        "W": _R.uniform(-1, 1, (2, 3)), "a": 0.7, "n": 3.0}
+_X, _Y, _A, _W = _ENV["x"], _ENV["y"], _ENV["A"], _ENV["W"]
+_NORM = float(np.linalg.norm(_X))
+READINGS = [
+    ("unicode", "xᵀ(A + Aᵀ)", (_X @ (_A + _A.T))[None, :]),
+    ("unicode", "(A + Aᵀ) x", ((_A + _A.T) @ _X)[:, None]),
+    ("unicode", "Wᵀ𝟏", (_W.T @ np.ones(2))[:, None]),
+    ("unicode", "𝟏ᵀ/n", np.ones((1, 3)) / 3),
+    ("unicode", "I/‖x‖ − x xᵀ/‖x‖³", np.eye(3) / _NORM - np.outer(_X, _X) / _NORM ** 3),
+    ("unicode", "-exp(-xᵀx/2)·xᵀ", -np.exp(-_X @ _X / 2) * _X[None, :]),
+    ("unicode", "2·Wᵀ(W x − y)/n", (2 * _W.T @ (_W @ _X - _Y) / 3)[:, None]),
+    ("unicode", "diag(x ⊙ x) − x xᵀ", np.diag(_X * _X) - np.outer(_X, _X)),
+    ("unicode", "(𝟏 − tanh(W x)²)ᵀ (I ⊗ xᵀ)", np.kron(1 - np.tanh(_W @ _X) ** 2, _X)[None, :]),
+    ("unicode", "[[a, 2], [a², 0]]", np.array([[0.7, 2], [0.49, 0]])),
+    ("unicode", "[I; 2·I]", np.vstack([np.eye(3), 2 * np.eye(3)])),
+    ("unicode", "commutation(2, 3) vec(W)", _W.T.reshape(-1, 1)),
+    ("latex", r"\left(A + A^\top\right) \mathbf{x}", ((_A + _A.T) @ _X)[:, None]),
+    ("latex", r"W^\top \mathbf{1}", (_W.T @ np.ones(2))[:, None]),
+    ("latex", r"\frac{I}{\lVert \mathbf{x} \rVert} - \frac{\mathbf{x} \mathbf{x}^\top}{{\lVert \mathbf{x} \rVert}^{3}}",
+     np.eye(3) / _NORM - np.outer(_X, _X) / _NORM ** 3),
+    ("latex", r"K_{2,3} \operatorname{vec}\left(W\right)", _W.T.reshape(-1, 1)),
+    ("latex", r"\left(1 - {\tanh\left(W \mathbf{x}\right)}^{2}\right) \mathbf{x}^\top",
+     np.outer(1 - np.tanh(_W @ _X) ** 2, _X)),
+    ("latex", r"a \left(\mathbf{x} \odot \sqrt{\mathbf{x}}\right)", (0.7 * _X * np.sqrt(_X))[:, None]),
+    ("latex", r"\operatorname{diag}\left(\sigma\left(\mathbf{x}\right)\right)",
+     np.diag(1 / (1 + np.exp(-_X)))),
+    ("latex", r"\begin{bmatrix}a \\ 2 a\end{bmatrix}", np.array([[0.7], [1.4]])),
+]
+
+
+@pytest.mark.parametrize("notation, text, want", READINGS, ids=[r[1] for r in READINGS])
+def test_readers_read_the_papers(notation, text, want):
+    close(paper_value(text, notation, _ENV, want.shape), want, text)
+
+
+@pytest.mark.parametrize("notation, text, shape", [
+    ("unicode", "y Aᵀ", (3, 1)),                 # a column written as a row
+    ("latex", r"\mathbf{y}^\top A^\top", (3, 1)),
+    ("unicode", "A ⊙ A x", (3, 1)),              # (A ⊙ A)x or A ⊙ (Ax)?
+    ("unicode", "x/a yᵀ", (3, 2)),               # (x/a)yᵀ or x/(a yᵀ)?
+    ("unicode", "I ⊗ xᵀ A", (3, 9)),             # (I ⊗ xᵀ)A or I ⊗ (xᵀA)?
+    ("unicode", "A 𝟏 x", (3, 1)),
+    ("unicode", "xᵀ@x", (1, 1)),                 # '@' is the input language, not the papers'
+])
+def test_readers_refuse_what_papers_cannot_mean(notation, text, shape):
+    values = {**_ENV, "A": _R.uniform(-1, 1, (3, 3))}
+    with pytest.raises(NotationError):
+        paper_value(text, notation, values, shape)
+
+
+def test_oracle_reads_the_new_ascii():
+    x, y, W = np.array([1.0, 2.0]), np.array([3.0, 4.0, 5.0]), np.arange(6.0).reshape(2, 3)
+    assert evaluate("x @ y'", {"x": x, "y": y}).shape == (2, 3)
+    np.testing.assert_array_equal(evaluate("commutation(2, 3) @ vec(W)", {"W": W}), W.T.reshape(-1))
+    np.testing.assert_array_equal(evaluate("kron(eye(2), y')", {"y": y}), np.kron(np.eye(2), y[None, :]))
+    np.testing.assert_array_equal(evaluate("[[1, 2], [3, 4]]", {}), [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(evaluate("[eye(2); zeros(1, 2)]", {}), [[1, 0], [0, 1], [0, 0]])
+    np.testing.assert_array_equal(evaluate("xᵀ@x − x⊙x⊘x", {"x": x}), 5 - x)
+    np.testing.assert_array_equal(evaluate("step(x - 1.5) + sign(-x)", {"x": x}), [-1, 0])
