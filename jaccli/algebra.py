@@ -470,8 +470,9 @@ class Algebra:
         if len(p) == 1:
             (t, c), = p.items()
             return _fit(scaled(c, t), shape)
-        if any(t.shape == tuple(shape) and t.op != "ones" for t in p):   # 1 - tanh(u)^2
-            p = {(_ONE if t.op == "ones" and t.shape == tuple(shape) else t): c for t, c in p.items()}
+        if any(self.split(t)[1].op not in ("ones", "num") for t in p):   # 1 - tanh(u)^2, Xw + b
+            p = {(self.term(self.split(t)[0]) if self.split(t)[1].op == "ones" else t): c
+                 for t, c in p.items()}
         order = sorted(p, key=lambda t: (p[t] < 0, self.key(t)))
         return _fit(typed("add", [scaled(p[t], t) for t in order]), shape)
 
