@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import sizes
 from .expr import Expr
 
 # Binding strength, loosest first, as in SPEC.md.
@@ -86,7 +87,9 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
         return _name(e.value, s), ATOM
     if op == "dim":
         text = str(e.value)
-        return text, (ATOM if text.isalnum() else MUL)
+        if sizes.NAME.fullmatch(text):         # one symbol, printed as a name (d_model)
+            return _name(text, s), ATOM
+        return text, MUL
     if op == "ones":
         return s.ones, ATOM
     if op == "zeros":

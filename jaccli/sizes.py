@@ -41,6 +41,8 @@ class Sym:
                 parts.append(str(coef))
             elif coef == 1:
                 parts.append(body)
+            elif coef == -1:
+                parts.append("-" + body)
             else:
                 parts.append(f"{coef}*{body}")
         return "+".join(parts).replace("+-", "-")
@@ -100,6 +102,12 @@ def product(sizes) -> Size:
     return out
 
 
+def is_symbol(s: Size) -> bool:
+    """A size that is one symbol on its own (n, batch), not 2*n or n+m."""
+    return isinstance(s, Sym) and len(s.terms) == 1 and next(iter(s.terms.items()))[1] == 1 \
+        and len(next(iter(s.terms))) == 1
+
+
 def is_concrete(s: Size) -> bool:
     return isinstance(s, int)
 
@@ -115,7 +123,10 @@ def parse(text: str) -> Size:
     if not text:
         raise ValueError("empty size")
     out: Size = 0
-    for term in text.replace("-", "+-").split("+"):
+    terms = text.replace("-", "+-").split("+")
+    if text.startswith("-"):            # "-3": the sign opens the first term
+        terms = terms[1:]
+    for term in terms:
         term = term.strip()
         if not term:
             raise ValueError(f"bad size {text!r}")
