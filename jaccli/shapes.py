@@ -136,7 +136,7 @@ class NameGroups:
         self.groups[self.find(g)].gifts.append(gift)
 
     def roots(self) -> list[int]:
-        return [g for g in dict.fromkeys(self.find(i) for i in self.of.values())]
+        return list(dict.fromkeys(self.find(i) for i in self.of.values()))
 
 
 # ---------------------------------------------------------------- rule 1: kinds first
