@@ -218,7 +218,8 @@ class Walk:
     def __init__(self, declared: dict, fixed: list[str], assume_row: set[int]):
         self.sizes = SizeClasses()
         self.groups = NameGroups()
-        self.dims = {name: tuple(self.sizes.new(d) for d in shape) for name, shape in declared.items()}
+        self.dims = {name: tuple(self.sizes.new(d) for d in shape)
+                     for name, shape in declared.items()}
         for name in fixed:
             upper = name[0].isupper()
             self.dims[name] = (self.sizes.new(), self.sizes.new()) if upper else (self.sizes.new(),)
@@ -263,8 +264,8 @@ class Walk:
             return Known((), True)
         if op == "softmax":
             if len(kids[0].dims) != 1:
-                raise ShapeProblem(f"softmax needs a vector, not {self.sizes.describe(kids[0].dims)}",
-                                   column=node.column)
+                raise ShapeProblem(f"softmax needs a vector, not "
+                                   f"{self.sizes.describe(kids[0].dims)}", column=node.column)
             return kids[0]
         raise AssertionError(op)
 
@@ -337,7 +338,8 @@ class Walk:
 
     def dot(self, node: Expr, a: Expr, b: Expr, ta: Known, tb: Known) -> Known:
         if len(ta.dims) != 1 or len(tb.dims) != 1:
-            raise _mismatch(self.sizes, "the dot product", a, ta, b, tb, "it needs two vectors", node)
+            raise _mismatch(self.sizes, "the dot product", a, ta, b, tb, "it needs two vectors",
+                            node)
         if not self.sizes.unify(ta.dims[0], tb.dims[0]):
             raise _mismatch(self.sizes, "the dot product", a, ta, b, tb,
                             "the vectors differ in length", node)
