@@ -571,22 +571,32 @@ _PAYLOAD_KINDS = (Identity, Scaled, Diagonal, Row, Column, Scalar, Matrix)
 
 
 def _collected(terms: list) -> list:
-    """D₁·T + D₂·T = (D₁ + D₂)·T for diagonal-like heads D and a shared tail T (a
-    commutation, a Kronecker product, ...), and a zero sum dropped: K - K = 0 and
-    diag(a)·K - diag(a)·K = 0, so what cancels leaves no weaker structure behind.
+    """Like terms of the kinds whose payloads do not simply add, collected:
+    D₁·T + D₂·T = (D₁ + D₂)·T for diagonal-like heads D and a shared tail T (a commutation,
+    a product), and A₁ ⊗ B + A₂ ⊗ B = (A₁ + A₂) ⊗ B; a sum that is zero is dropped. So
+    K - K = 0 and W@x - W@x gives 0: what cancels leaves no weaker structure behind.
     (The kinds with a payload add up by payload in `jsum`.) Terms keep their order."""
-    by_tail: dict = {}
+    groups: dict = {}
     for i, t in enumerate(terms):
-        key = i if isinstance(t, _PAYLOAD_KINDS) else _head_and_tail(t)[1]
-        by_tail.setdefault(key, []).append(t)
+        if isinstance(t, _PAYLOAD_KINDS):
+            key = i
+        elif isinstance(t, Kron):
+            key = ("kron", t.b)
+        else:
+            key = _head_and_tail(t)[1]
+        groups.setdefault(key, []).append(t)
     out = []
-    for tail, group in by_tail.items():
+    for key, group in groups.items():
         if len(group) == 1:
             out.extend(group)
             continue
-        head = jsum(*(_head_and_tail(t)[0] for t in group))
-        if not isinstance(head, Zero):
-            out.append(jmul(head, tail))
+        if isinstance(group[0], Kron):
+            combined = kron(jsum(*(t.a for t in group)), group[0].b)
+        else:
+            head = jsum(*(_head_and_tail(t)[0] for t in group))
+            combined = head if isinstance(head, Zero) else jmul(head, key)
+        if not isinstance(combined, Zero):
+            out.append(combined)
     return out
 
 
@@ -723,6 +733,12 @@ def _combine(a: Jacobian, b: Jacobian):
     if isinstance(a, Kron) and isinstance(a.a, Identity) and isinstance(a.b, Row) \
             and isinstance(b, Column) and b.v.op == "vec":
         return column(E.matmul(b.v.args[0], a.b.v), rows)      # (I ⊗ vᵀ)·vec(P) = P v
+    if isinstance(a, Kron) and isinstance(b, Commutation) and isinstance(a.a, Identity) \
+            and isinstance(a.b, Row) and (b.m, b.n) == (a.b.cols, a.a.rows):
+        return kron(a.b, a.a)                                  # (I ⊗ vᵀ)·K(m,n) = vᵀ ⊗ I
+    if isinstance(a, Kron) and isinstance(b, Commutation) and isinstance(a.b, Identity) \
+            and isinstance(a.a, Row) and (b.m, b.n) == (a.b.rows, a.a.cols):
+        return kron(a.b, a.a)                                  # (vᵀ ⊗ I)·K(n,m) = I ⊗ vᵀ
     if isinstance(a, Commutation) and isinstance(b, Column) and b.v.op == "vec":
         return column(E.vec(E.transpose(b.v.args[0])), rows)   # K·vec(P) = vec(Pᵀ)
     if isinstance(a, Kron) and isinstance(b, Kron) and a.a.cols == b.a.rows and a.b.cols == b.b.rows:

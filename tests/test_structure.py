@@ -108,3 +108,17 @@ def test_a_transpose_alone_stays_a_permutation():
         "jacobians"]
     assert j["diagonal"] is False
     np.testing.assert_allclose(_value(j), numeric_jacobian("A' + 2*A'", values, ["A"]), atol=ATOL)
+
+
+@pytest.mark.parametrize("text", ["W@x - W@x", "y@W - 2*y@W + y@W", "(W@x)*2 - W@x*2",
+                                  "(W'@y)' - y'@W", "A' - A' + W - W"])
+def test_terms_that_cancel_leave_zero(text):
+    """Oracle: the finite differences are zero; the structure must say so."""
+    rng = np.random.default_rng(5)
+    values = {"W": rng.uniform(-1, 1, (2, 3)), "A": rng.uniform(-1, 1, (3, 2)),
+              "x": rng.uniform(-1, 1, 3), "y": rng.uniform(-1, 1, 2)}
+    names = [n for n in values if n in text]
+    doc = jac_json(text, wrt=["W"], values={n: values[n].tolist() for n in names})
+    (j,) = doc["jacobians"]
+    assert not numeric_jacobian(text, {n: values[n] for n in names}, ["W"]).any()
+    assert j["structure"] == "zero", j["symbolic"]
