@@ -141,7 +141,7 @@ class NameGroups:
 
 # ---------------------------------------------------------------- rule 1: kinds first
 
-def kind_fixed_names(tree: Expr, declared) -> list[str]:
+def kind_fixed_names(tree: Expr, declared, example_size: str = "n") -> list[str]:
     """Undeclared names that reach an operand of a shaping operation through element-wise
     operations only. Those of one operand must agree in case: a vector and a matrix that
     meet element-wise are a mismatch whatever their sizes, so it is said at once."""
@@ -156,7 +156,7 @@ def kind_fixed_names(tree: Expr, declared) -> list[str]:
             reached = _names_through_elementwise(operand, declared)
             fixed.update(dict.fromkeys(reached))
             if len({n[0].isupper() for n in reached}) > 1:
-                raise _mixed_case(reached, operand.column or node.column)
+                raise _mixed_case(reached, operand.column or node.column, example_size)
     return list(fixed)
 
 
@@ -172,11 +172,11 @@ def _names_through_elementwise(root: Expr, declared) -> list[str]:
     return list(names)
 
 
-def _mixed_case(names, column) -> ShapeProblem:
+def _mixed_case(names, column, example_size: str) -> ShapeProblem:
     return ShapeProblem(
         f"{', '.join(names)} must share one shape, but lower-case names default to vectors "
         f"and upper-case names to matrices", column=column,
-        hint=f"declare one of them, e.g. --shape {names[0]}=n")
+        hint=f"declare one of them, e.g. --shape {names[0]}={example_size}")
 
 
 # ---------------------------------------------------------------- messages
@@ -348,27 +348,28 @@ class Walk:
 
 # ---------------------------------------------------------------- rules 2 and 3: settling groups
 
-def settle(walk: Walk) -> None:
+def settle(walk: Walk, example_size: str = "n") -> None:
     """Give every group its shape: the one its gifts agree on (their sizes tied), or the
     default for its case when it was given none."""
     for g in walk.groups.roots():
         group = walk.groups.groups[g]
-        dims = _agreed(walk.sizes, group) if group.gifts else _default(walk.sizes, group.names)
+        dims = (_agreed(walk.sizes, group, example_size) if group.gifts
+                else _default(walk.sizes, group.names, example_size))
         for name in group.names:
             walk.dims[name] = dims
 
 
-def _agreed(sizes_: SizeClasses, group: Group) -> tuple:
+def _agreed(sizes_: SizeClasses, group: Group, example_size: str) -> tuple:
     gifts = sorted(group.gifts, key=lambda gift: gift.source.column or 0)
     first = gifts[0]
     for other in gifts[1:]:
         if len(other.dims) != len(first.dims) or not all(
                 sizes_.unify(a, b) for a, b in zip(first.dims, other.dims)):
-            raise _two_shapes(sizes_, group.names, first, other)
+            raise _two_shapes(sizes_, group.names, first, other, example_size)
     return first.dims
 
 
-def _two_shapes(sizes_: SizeClasses, names, a: Gift, b: Gift) -> ShapeProblem:
+def _two_shapes(sizes_: SizeClasses, names, a: Gift, b: Gift, example_size: str) -> ShapeProblem:
     def place(gift: Gift) -> str:
         source = gift.source.args[0] if gift.source.op == "neg" else gift.source
         where = f" (column {source.column})" if source.column else ""
@@ -378,13 +379,13 @@ def _two_shapes(sizes_: SizeClasses, names, a: Gift, b: Gift) -> ShapeProblem:
     return ShapeProblem(f"{who} would need two shapes: {place(a)} and {place(b)}",
                         column=b.source.column or a.source.column,
                         hint=f"declare the one you mean, e.g. --shape {names[0]}=scalar "
-                             f"or --shape {names[0]}=n")
+                             f"or --shape {names[0]}={example_size}")
 
 
-def _default(sizes_: SizeClasses, names) -> tuple:
+def _default(sizes_: SizeClasses, names, example_size: str) -> tuple:
     cases = {n[0].isupper() for n in names}
     if len(cases) > 1:
-        raise _mixed_case(names, None)
+        raise _mixed_case(names, None, example_size)
     return (sizes_.new(), sizes_.new()) if cases.pop() else (sizes_.new(),)
 
 
@@ -429,7 +430,8 @@ def variable_shapes(tree: Expr, declared: dict[str, tuple], extra_names=()) -> d
     """The shape of every variable (those of the expression, then `extra_names`)."""
     order = list(dict.fromkeys(tree.variables() + list(extra_names)))
     check_declarations(declared, order)
-    fixed = kind_fixed_names(tree, declared)
+    example_size = next(sizes.fresh_names(set(order)))     # for hints: a size, not a name
+    fixed = kind_fixed_names(tree, declared, example_size)
     assume_row: set[int] = set()
     while True:
         walk = Walk(declared, fixed, assume_row)
@@ -437,7 +439,7 @@ def variable_shapes(tree: Expr, declared: dict[str, tuple], extra_names=()) -> d
         for name in order:
             if name not in walk.dims:
                 walk.groups.of_name(name)
-        settle(walk)
+        settle(walk, example_size)
         # A size that turned out to be 1 only after the operation asking about it was typed:
         # type again, this time knowing it (the set only grows, so this ends).
         late = {nid for nid, rows in walk.said_not_row if walk.sizes.get(rows) == 1}

@@ -175,3 +175,8 @@ def test_the_same_shape_given_twice_is_no_conflict(jac):
 def test_an_entry_of_a_vector_literal_and_a_vector_are_two_shapes(jac):
     e = shape_error(jac, "[a, b] + a*v")
     assert "entry" in e.message and "a, v" in e.message
+
+
+def test_the_hint_offers_a_size_that_is_no_variable(jac):
+    e = shape_error(jac, "n - v@y + max(n, v)")
+    assert "--shape n=n" not in e.hint and "--shape n=m" in e.hint
