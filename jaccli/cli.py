@@ -118,7 +118,7 @@ def _wrt(ctx, param, items):
                    "Default: every scalar and vector variable.")
 @click.option("--shape", "shapes", multiple=True, callback=_shapes, metavar="NAME=SPEC",
               shell_complete=_complete("complete_assignment"),
-              help="Declare a shape: scalar, N, MxN or M,N (symbols: n, m,n).")
+              help="Declare a shape: scalar, N, MxN or M,N (symbols: n, m,n, batch).")
 @click.option("--at", "at", multiple=True, callback=_assignments("--at"), metavar="NAME=VALUE",
               shell_complete=_complete("complete_assignment"),
               help="A value: 0.5, 1,2,3, [1,2,3], [[1,2],[3,4]] or @FILE (.npy, .json, text).")

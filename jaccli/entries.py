@@ -29,17 +29,13 @@ class NoEntry(Exception):
     """The entry has no short form."""
 
 
-def subscript(index) -> str:
-    text = str(index).replace("*", "")
-    if all(ch in _SUBSCRIPT for ch in text):
-        return "".join(_SUBSCRIPT[ch] for ch in text)
-    return "_" + text
-
-
-def _subscripts(indices) -> str:
-    parts = [subscript(i) for i in indices]
-    plain = all(len(str(i).replace("*", "")) == 1 for i in indices)
-    return "".join(parts) if plain else ",".join(parts)
+def subscripts(indices) -> str:
+    """x₁, Wᵢⱼ, W₁,₁₂; with a size no subscript letter spells (N, batch), x[N], X[1,d_model]."""
+    texts = [str(i).replace("*", "") for i in indices]
+    if not all(ch in _SUBSCRIPT for text in texts for ch in text):
+        return "[" + ",".join(texts) + "]"
+    parts = ["".join(_SUBSCRIPT[ch] for ch in text) for text in texts]
+    return "".join(parts) if all(len(t) == 1 for t in texts) else ",".join(parts)
 
 
 def same(a, b) -> bool:
@@ -58,7 +54,7 @@ def index(e: Expr, at: tuple) -> Expr:
         return e
     op = e.op
     if op == "var":
-        return _leaf(e.value + _subscripts(at))
+        return _leaf(e.value + subscripts(at))
     if op == "ones":
         return E.ONE
     if op == "zeros":
@@ -89,7 +85,7 @@ def index(e: Expr, at: tuple) -> Expr:
         cols = e.args[0].shape[1]
         r, c = divmod(at[0] - 1, cols)
         return index(e.args[0], (r + 1, c + 1))
-    return _leaf(show(e, UNICODE, ATOM) + _subscripts(at))
+    return _leaf(show(e, UNICODE, ATOM) + subscripts(at))
 
 
 def _diag_like(j: J.Jacobian) -> bool:

@@ -25,7 +25,10 @@ def split_assignment(text: str, option: str) -> tuple[str, str]:
 
 
 def parse_shape(spec: str) -> tuple:
-    """`scalar`, `N`, `MxN`, `M,N` (integers, symbols, or size expressions such as 2*n)."""
+    """`scalar`, `N`, `MxN`, `M,N` (integers, symbols, or size expressions such as 2*n).
+
+    Whether the sizes are positive is a question about the expression's shapes, answered
+    by shape inference (a `shape` error), not a malformed option."""
     spec = spec.strip()
     if spec.lower() == "scalar":
         return ()
@@ -36,13 +39,10 @@ def parse_shape(spec: str) -> tuple:
     if len(parts) > 2:
         raise ValueError(f"{spec!r}: jac handles scalars, vectors and matrices (at most 2 dimensions)")
     try:
-        dims = tuple(sizes.parse(p) for p in parts)
+        return tuple(sizes.parse(p) for p in parts)
     except ValueError as e:
         raise ValueError(f"{spec!r} is not a shape ({e}); use scalar, N, MxN or M,N "
-                         "(symbols are single letters: n, or m,n)") from None
-    if any(d == 0 for d in dims):
-        raise ValueError(f"{spec!r}: sizes must be positive")
-    return dims
+                         "(sizes are numbers, names such as n or batch, or 2*n, n+m)") from None
 
 
 def parse_wrt(items) -> list[list[str]]:

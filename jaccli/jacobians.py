@@ -564,6 +564,7 @@ def jsum(*terms: Jacobian) -> Jacobian:
         if len(group) > 1:
             merged.append(make(E.add(*(getattr(t, attr) for t in group))))
             flat = [t for t in flat if type(t) is not cls]
+    flat = _collected(flat)
     if rows == 1 and cols == 1:
         entries = [scalar_entry(t) for t in flat + merged]
         if all(e is not None for e in entries) and len(entries) > 1:
@@ -574,6 +575,46 @@ def jsum(*terms: Jacobian) -> Jacobian:
     if len(out) == 1:
         return out[0]
     return Sum(out)
+
+
+_PAYLOAD_KINDS = (Identity, Scaled, Diagonal, Row, Column, Scalar, Matrix)
+
+
+def _collected(terms: list) -> list:
+    """Like terms of the kinds whose payloads do not simply add, collected:
+    D₁·T + D₂·T = (D₁ + D₂)·T for diagonal-like heads D and a shared tail T (a commutation,
+    a product), and A₁ ⊗ B + A₂ ⊗ B = (A₁ + A₂) ⊗ B; a sum that is zero is dropped. So
+    K - K = 0 and W@x - W@x gives 0: what cancels leaves no weaker structure behind.
+    (The kinds with a payload add up by payload in `jsum`.) Terms keep their order."""
+    groups: dict = {}
+    for i, t in enumerate(terms):
+        if isinstance(t, _PAYLOAD_KINDS):
+            key = i
+        elif isinstance(t, Kron):
+            key = ("kron", t.b)
+        else:
+            key = _head_and_tail(t)[1]
+        groups.setdefault(key, []).append(t)
+    out = []
+    for key, group in groups.items():
+        if len(group) == 1:
+            out.extend(group)
+            continue
+        if isinstance(group[0], Kron):
+            combined = kron(jsum(*(t.a for t in group)), group[0].b)
+        else:
+            head = jsum(*(_head_and_tail(t)[0] for t in group))
+            combined = head if isinstance(head, Zero) else jmul(head, key)
+        if not isinstance(combined, Zero):
+            out.append(combined)
+    return out
+
+
+def _head_and_tail(t: Jacobian) -> tuple:
+    """t = D·T with D diagonal-like (I when t shows none)."""
+    if isinstance(t, Product) and isinstance(t.factors[0], (Identity, Scaled, Diagonal)):
+        return t.factors[0], _product(list(t.factors[1:]))
+    return Identity(t.rows), t
 
 
 def _diag_payload(t: Jacobian) -> Expr:
@@ -594,11 +635,69 @@ def jmul(a: Jacobian, b: Jacobian) -> Jacobian:
     for f in (b.factors if isinstance(b, Product) else (b,)):
         factors.append(f)
         while len(factors) > 1:
+            conjugated = _conjugated(*factors[-3:]) if len(factors) > 2 else None
+            if conjugated is not None:
+                factors[-3:] = [conjugated]
+                continue
             joined = _combine(factors[-2], factors[-1])
             if joined is None or isinstance(joined, Product):
                 break
             factors[-2:] = [joined]
     return _product(factors)
+
+
+def _commutation_into_sum(a: Jacobian, b: Jacobian):
+    """K·(J₁ + J₂) = K·J₁ + K·J₂ (and (J₁ + J₂)·K), taken only when every term then
+    simplifies (K·diag(d)·Kᵀ, K·Kᵀ): K(A'*B' + A')' is diag(vec(B)) + I, not dense."""
+    if isinstance(a, Commutation) and isinstance(b, Sum):
+        terms = [jmul(a, t) for t in b.terms]
+    elif isinstance(a, Sum) and isinstance(b, Commutation):
+        terms = [jmul(t, b) for t in a.terms]
+    else:
+        return None
+    if any(isinstance(t, (Product, Commutation)) for t in terms):
+        return None
+    return jsum(*terms)
+
+
+def _conjugated(k: Jacobian, d: Jacobian, k_inverse: Jacobian):
+    """K(p,q)·diag(d)·K(q,p) = diag(K(p,q)·d): a permutation conjugating a diagonal is
+    diagonal; with d = vec(P) for a p x q matrix P, K(p,q)·d = vec(Pᵀ). None otherwise."""
+    if not (isinstance(k, Commutation) and isinstance(k_inverse, Commutation)
+            and (k_inverse.m, k_inverse.n) == (k.n, k.m)):
+        return None
+    if isinstance(d, (Identity, Scaled)):
+        return d
+    if isinstance(d, Diagonal):
+        permuted = _commuted(d.d, k.m, k.n)
+        return None if permuted is None else diagonal(permuted, d.rows)
+    return None
+
+
+_ELEMENTWISE = ("add", "neg") + E.ELEMENTWISE_BINARY + E.ELEMENTWISE_FUNCTIONS
+
+
+def _commuted(d: Expr, p, q):
+    """K(p,q)·d as an expression, when d is built element-wise from scalars and vecs of
+    p x q matrices: K(p,q)·vec(P) = vec(Pᵀ), and K commutes with element-wise operations."""
+    if d.shape == () or d.op in ("ones", "zeros"):
+        return d
+    if d.op == "vec" and d.args[0].shape == (p, q):
+        return E.vec(_transposed(d.args[0]))
+    if d.op in _ELEMENTWISE:
+        args = [_commuted(a, p, q) for a in d.args]
+        if any(a is None for a in args):
+            return None
+        return E.typed(d.op, args, None if d.op == "add" else d.value)
+    return None
+
+
+def _transposed(m: Expr) -> Expr:
+    """mᵀ with the transpose taken inside element-wise operations: f(Aᵀ)ᵀ = f(A)."""
+    if m.op in _ELEMENTWISE:
+        return E.typed(m.op, [a if a.shape == () else _transposed(a) for a in m.args],
+                       None if m.op == "add" else m.value)
+    return E.transpose(m)
 
 
 def _combine(a: Jacobian, b: Jacobian):
@@ -650,12 +749,21 @@ def _combine(a: Jacobian, b: Jacobian):
         return jsum(*(jmul(a, t) for t in b.terms))
     if isinstance(a, Sum) and (b.cols == 1 or isinstance(b, Diagonal)):
         return jsum(*(jmul(t, b) for t in a.terms))
+    distributed = _commutation_into_sum(a, b)
+    if distributed is not None:
+        return distributed
     if isinstance(b, Stack) and b.axis == "h":
         return hstack([jmul(a, blk) for blk in b.blocks])
     if isinstance(a, Stack) and a.axis == "v":
         return vstack([jmul(blk, b) for blk in a.blocks])
     if isinstance(a, Commutation) and isinstance(b, Commutation) and (a.m, a.n) == (b.n, b.m):
         return Identity(rows)                                   # K(n,m)·K(m,n) = I
+    if isinstance(a, Kron) and isinstance(b, Commutation) and isinstance(a.a, Identity) \
+            and isinstance(a.b, Row) and (b.m, b.n) == (a.b.cols, a.a.rows):
+        return kron(a.b, a.a)                                  # (I ⊗ vᵀ)·K(m,n) = vᵀ ⊗ I
+    if isinstance(a, Kron) and isinstance(b, Commutation) and isinstance(a.b, Identity) \
+            and isinstance(a.a, Row) and (b.m, b.n) == (a.b.rows, a.a.cols):
+        return kron(a.b, a.a)                                  # (vᵀ ⊗ I)·K(n,m) = I ⊗ vᵀ
     if isinstance(a, Commutation) and isinstance(b, Column) and b.v.op == "vec":
         return column(E.vec(E.transpose(b.v.args[0])), rows)   # K·vec(P) = vec(Pᵀ)
     if isinstance(a, Kron) and isinstance(b, Kron) and a.a.cols == b.a.rows and a.b.cols == b.b.rows:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from . import sizes
 from .expr import Expr
 
 # Binding strength, loosest first, as in SPEC.md.
@@ -51,6 +52,8 @@ def format_number(v) -> str:
         n = v.numerator
         if abs(n) < 10 ** 15:
             return str(n)
+        if n.bit_length() > 10000:          # past Python's int-to-text limit: close enough
+            return repr(float(v)) if abs(n).bit_length() < 1024 else ("-inf" if n < 0 else "inf")
         digits = str(abs(n))
         zeros = len(digits) - len(digits.rstrip("0"))
         if zeros >= 6:
@@ -121,8 +124,10 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
     if op == "var":
         return _name(e.value, s, e.shape), ATOM
     if op == "dim":
-        text = _name(_size_text(e.value), s)
-        return text, (ATOM if text.replace("_", "").isalnum() else MUL)
+        text = _size_text(e.value)
+        if sizes.NAME.fullmatch(text):         # one symbol, printed as a name (d_model)
+            return _name(text, s), ATOM
+        return text, MUL
     if op == "ones":
         if s.ones is not None:
             return s.ones, ATOM

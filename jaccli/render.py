@@ -48,7 +48,6 @@ ZERO = "dim"
 ELLIPSIS = "dim"
 
 ELL = None               # an elided run of rows or columns
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _EXAMPLE_SIZES = (3, 2, 4, 5)
 _HELPERS = (("step(", "step(v) is 1 where v > 0, else 0"),
             ("sign(", "sign(v) is -1, 0 or 1 by the sign of v"),
@@ -459,8 +458,7 @@ class ResultView:
         options = []
         for name, shape in r.variables.items():
             fresh = [d for d in shape if not sizes.is_concrete(d) and d not in numbers]
-            if not fresh or any(len(d.terms) != 1 or str(d) not in _LETTERS for d in shape
-                                if not sizes.is_concrete(d)):
+            if not fresh or not all(sizes.is_concrete(d) or sizes.is_symbol(d) for d in shape):
                 continue
             for d in fresh:
                 numbers[d] = _EXAMPLE_SIZES[len(numbers) % len(_EXAMPLE_SIZES)]
@@ -472,7 +470,7 @@ class ResultView:
         what = "is a symbolic size" if len(numbers) == 1 else "are symbolic sizes"
         hint = f"{names} {what}: try {' '.join(options)}"
         first, shape = next(iter(r.variables.items()))
-        if len(numbers) == 1 and len(shape) == 1 and not sizes.is_concrete(shape[0]):
+        if len(numbers) == 1 and len(shape) == 1 and shape[0] in numbers:
             values = ",".join(str(k) for k in range(1, numbers[shape[0]] + 1))
             return hint + f", or --at {first}={values} for numbers"
         return hint + ", or --at for numbers"

@@ -1,20 +1,25 @@
-"""Shape inference, exactly as SPEC.md "Shapes" says.
+"""Shape inference, exactly as SPEC.md "Shapes" says, and independent of the order of terms.
 
-Declared names (`--shape`, `--at`) have fixed shapes. For the others:
-1. a name that is an operand of `@`, `·`, `dot`, a reduction or `softmax` gets the default
-   for its case (lower-case: vector, upper-case: matrix);
-2. in an element-wise operation an undeclared name takes the shape of the other operand when
-   that shape comes from the expression (a vector, a matrix, the scalar result of a product
-   or reduction); numbers and declared scalars broadcast and give nobody their shape;
-   undeclared names combined with each other share one shape;
-3. names still open get the default for their case; lengths tied by the expression share
-   one symbol (n, m, k, ... not used as names).
+Declared names (`--shape`, `--at`) have fixed shapes. For the others, in three steps:
+1. kinds first: a name that reaches an operand of `@`, `·`, `dot`, `'`, a reduction or
+   `softmax` through element-wise operations only (`x` in `sum(2*x + 1)`) is a vector
+   (lower case) or a matrix (upper case);
+2. every other undeclared name belongs to a group of names combined with each other by
+   element-wise operations; in those operations the operands whose shape comes from the
+   expression (not numbers or declared scalars) give their shapes to the group. A group given
+   two different shapes is a `shape` error naming both places;
+3. a group given nothing gets the default for its case; lengths tied by the expression share
+   one symbol (n, m, k, ... then n1, m1, ..., never a name of the expression).
 
-Two union-find structures carry this: groups of names that share one shape, and sizes
-that must be equal. `infer` then rebuilds the tree with `expr.typed`, which checks every
-operation once more with the final shapes.
+Every step is a union of facts (groups, gifts, equal sizes), so the answer does not depend
+on the order the tree is walked in. The one decision that does look at a size, whether a
+matrix has the literal one row (`x'` is a row: `x' @ y` is a dot product, `x @ y'` an outer
+product), is made again with what the whole expression showed until nothing changes.
+`infer` then rebuilds the tree with `expr.typed`, which checks every operation once more.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from . import expr as E
 from . import sizes
@@ -22,10 +27,13 @@ from .errors import ShapeProblem
 from .expr import Expr, describe_shape
 from .notation import ascii_form
 
-SYMBOLS = "nmkpqrstuvabcdefghijlowxyz"
+ELEMENTWISE = ("add", "neg") + E.ELEMENTWISE_BINARY + E.ELEMENTWISE_FUNCTIONS
+SHAPING = E.SHAPING_OPS + ("transpose",)
 
 
-class _Sizes:
+# ---------------------------------------------------------------- the facts inference collects
+
+class SizeClasses:
     """Union-find over size variables; a class may be bound to an int or a declared symbol."""
 
     def __init__(self):
@@ -57,246 +65,121 @@ class _Sizes:
         self.value[ra] = va if va is not None else vb
         return True
 
-
-class _Known:
-    """A shape made of size variables; `firm` when it may give an undeclared name its shape."""
-
-    __slots__ = ("dims", "firm")
-
-    def __init__(self, dims: tuple, firm: bool):
-        self.dims, self.firm = dims, firm
-
-
-class _Open:
-    __slots__ = ("group",)
-
-    def __init__(self, group: int):
-        self.group = group
-
-
-class _Inference:
-    def __init__(self, declared: dict):
-        self.sizes = _Sizes()
-        self.declared = {name: tuple(self.sizes.new(d) for d in shape) for name, shape in declared.items()}
-        self.group_of: dict[str, int] = {}
-        self.group_parent: list[int] = []
-        self.group_names: list[list[str]] = []
-        self.group_dims: list = []  # None while open, else a tuple of size variables
-        self.order: dict[str, None] = {}     # names in order of first appearance
-
-    # -- groups of undeclared names ------------------------------------------------------
-    def _find(self, g: int) -> int:
-        while self.group_parent[g] != g:
-            g = self.group_parent[g] = self.group_parent[self.group_parent[g]]
-        return g
-
-    def _group(self, name: str) -> int:
-        if name not in self.group_of:
-            self.group_of[name] = len(self.group_parent)
-            self.group_parent.append(len(self.group_parent))
-            self.group_names.append([name])
-            self.group_dims.append(None)
-        return self._find(self.group_of[name])
-
-    def _bind(self, g: int, dims: tuple) -> None:
-        self.group_dims[self._find(g)] = dims
-
-    def _resolve(self, t):
-        if isinstance(t, _Open):
-            dims = self.group_dims[self._find(t.group)]
-            if dims is not None:
-                return _Known(dims, True)
-        return t
-
-    def _default(self, t, node: Expr) -> _Known:
-        """Rule 1 / rule 3: an open group becomes a vector (lower case) or a matrix (upper)."""
-        t = self._resolve(t)
-        if isinstance(t, _Known):
-            return t
-        g = self._find(t.group)
-        names = self.group_names[g]
-        upper = {n[0].isupper() for n in names}
-        if len(upper) > 1:
-            raise ShapeProblem(
-                f"{', '.join(names)} must share one shape, but lower-case names default to vectors "
-                f"and upper-case names to matrices", column=node.column,
-                hint=f"declare one of them, e.g. --shape {names[0]}=n")
-        dims = (self.sizes.new(), self.sizes.new()) if upper.pop() else (self.sizes.new(),)
-        self._bind(g, dims)
-        return _Known(dims, True)
-
-    # -- shapes as text, for messages ----------------------------------------------------
-    def describe(self, t) -> str:
-        t = self._resolve(t)
-        if isinstance(t, _Open):
-            return "a shape not yet known"
-        shown = tuple("?" if self.sizes.get(d) is None else self.sizes.get(d) for d in t.dims)
-        if any(s == "?" for s in shown):
-            return {0: "a scalar", 1: "a vector", 2: "a matrix"}[len(shown)]
+    def describe(self, dims: tuple) -> str:
+        shown = tuple(self.get(d) for d in dims)
+        if any(s is None for s in shown):
+            return ("a scalar", "a vector", "a matrix")[len(shown)]
         return describe_shape(shown)
 
-    def mismatch(self, word: str, a, ta, b: Expr, tb, why: str, node: Expr) -> ShapeProblem:
-        column = _op_column(node, b)
-        if isinstance(a, _Prefix):
-            if node.op == "add" and node.value:          # the sign before operand k
-                column = node.value[a.k - 1]
-            a = a.expr()
-        if node.op == "add" and b.op == "neg":      # a - c: name c and the '-'
-            word, b = "'-'", b.args[0]
-        return ShapeProblem(f"cannot apply {word} to {ascii_form(a)} ({self.describe(ta)}) and "
-                            f"{ascii_form(b)} ({self.describe(tb)}): {why}", column=column)
 
-    # -- the walk --------------------------------------------------------------------------
-    def visit(self, node: Expr):
-        op = node.op
-        if op in ("num", "dim"):
-            return _Known((), False)
-        if op in E.SIZED:
-            return _Known(tuple(self.sizes.new(d) for d in E.infer_shape(op, (), node.value)), True)
-        if op == "var":
-            name = node.value
-            self.order.setdefault(name)
-            if name in self.declared:
-                dims = self.declared[name]
-                return _Known(dims, dims != ())
-            return _Open(self._group(name))
-        kids = [self.visit(a) for a in node.args]
-        if op in ("add",) + E.ELEMENTWISE_BINARY:
-            out = kids[0]
-            for k, (arg, t) in enumerate(zip(node.args[1:], kids[1:]), start=1):
-                out = self.elementwise(node, _Prefix(node, k), out, arg, t)
-            return out
-        if op == "neg" or op in E.ELEMENTWISE_FUNCTIONS:
-            return kids[0]
-        if op == "vector":
-            for arg, t in zip(node.args, kids):
-                t = self._resolve(t)
-                if isinstance(t, _Open):
-                    self._bind(t.group, ())
-                elif t.dims != ():
-                    raise ShapeProblem(f"a vector literal [...] is built from scalars, but "
-                                       f"{ascii_form(arg)} is {self.describe(t)}", column=arg.column)
-            return _Known((self.sizes.new(len(node.args)),), True)
-        kids = [self._default(t, a) for t, a in zip(kids, node.args)]
-        if op == "transpose":
-            dims = kids[0].dims
-            if len(dims) == 1:
-                return _Known((self.sizes.new(1), dims[0]), True)
-            if len(dims) == 2:
-                if self.sizes.get(dims[0]) == 1:
-                    return _Known((dims[1],), True)
-                return _Known((dims[1], dims[0]), True)
-            return kids[0]
-        if op == "matmul":
-            return self.matmul(node, *node.args, *kids)
-        if op in ("diag", "vec", "kron"):
-            return self.form_function(node, kids)
-        if op == "dot":
-            (a, b), (ta, tb) = node.args, kids
-            if len(ta.dims) != 1 or len(tb.dims) != 1:
-                raise self.mismatch("the dot product", a, ta, b, tb, "it needs two vectors", node)
-            if not self.sizes.unify(ta.dims[0], tb.dims[0]):
-                raise self.mismatch("the dot product", a, ta, b, tb, "the vectors differ in length",
-                                    node)
-            return _Known((), True)
-        if op in E.REDUCTIONS:
-            if op == "norm" and len(kids[0].dims) == 2:
-                raise ShapeProblem("norm needs a vector (the Euclidean norm), not a matrix",
-                                   column=node.column)
-            return _Known((), True)
-        if op == "softmax":
-            if len(kids[0].dims) != 1:
-                raise ShapeProblem(f"softmax needs a vector, not {self.describe(kids[0])}",
-                                   column=node.column)
-            return kids[0]
-        raise AssertionError(op)
+@dataclass(frozen=True)
+class Known:
+    """A node whose rank is known, with a size variable per dimension; `firm` when its shape
+    comes from the expression and may be given to a group (numbers and declared scalars
+    broadcast and give nobody their shape)."""
+    dims: tuple
+    firm: bool
 
-    def elementwise(self, node: Expr, a: "_Prefix", ta, b: Expr, tb):
-        ta, tb = self._resolve(ta), self._resolve(tb)
-        word = E.OP_WORDS.get(node.op, node.op)
-        if isinstance(ta, _Open) and isinstance(tb, _Open):
-            ga, gb = self._find(ta.group), self._find(tb.group)
-            if ga != gb:
-                self.group_parent[gb] = ga
-                self.group_names[ga] += self.group_names[gb]
-            return _Open(ga)
-        if isinstance(ta, _Open) or isinstance(tb, _Open):
-            known, open_ = (ta, tb) if isinstance(tb, _Open) else (tb, ta)
-            if known.dims != () or known.firm:
-                self._bind(open_.group, known.dims)
-                return _Known(known.dims, True)
-            return open_
-        if ta.dims == ():
-            return _Known(tb.dims, tb.firm or ta.firm)
-        if tb.dims == ():
-            return _Known(ta.dims, ta.firm or tb.firm)
-        if len(ta.dims) != len(tb.dims):
-            raise self.mismatch(word, a, ta, b, tb,
-                                "element-wise operands must have the same shape (a scalar broadcasts)",
-                                node)
-        for da, db in zip(ta.dims, tb.dims):
-            if not self.sizes.unify(da, db):
-                raise self.mismatch(word, a, ta, b, tb,
-                                    "element-wise operands must have the same shape", node)
-        return _Known(ta.dims, True)
 
-    def form_function(self, node: Expr, kids) -> "_Known":
-        """diag(v): n x n; vec(A): its entries; kron(A, B): sizes multiply."""
-        known = [tuple(self.sizes.get(d) for d in t.dims) for t in kids]
-        if node.op == "diag":
-            if len(kids[0].dims) != 1:
-                raise ShapeProblem(f"diag needs a vector, not {self.describe(kids[0])}",
-                                   column=node.column)
-            return _Known((kids[0].dims[0], kids[0].dims[0]), True)
-        if any(d is None for dims in known for d in dims):
-            shape = (None,) if node.op == "vec" else (None, None)
-        else:
-            shape = E.infer_shape(node.op, [E.Expr("var", (), "", dims) for dims in known], None)
-        if node.op == "vec" and len(kids[0].dims) < 2:
-            return kids[0]
-        return _Known(tuple(self.sizes.new(d) for d in shape), True)
+@dataclass(frozen=True)
+class Open:
+    """A node whose shape is that of a group of undeclared names, not yet known."""
+    group: int
 
-    def matmul(self, node, a, b, ta, tb):
-        if ta.dims == () or tb.dims == ():
-            raise self.mismatch("'@'", a, ta, b, tb, "'@' needs vectors or matrices; use '*' to scale",
-                                node)
-        if len(ta.dims) == 1 and len(tb.dims) == 2 and self.sizes.get(tb.dims[0]) == 1 \
-                and self.sizes.get(ta.dims[0]) != 1:
-            return _Known((ta.dims[0], tb.dims[1]), True)          # u @ v': the outer product
-        if not self.sizes.unify(ta.dims[-1], tb.dims[0]):
-            raise self.mismatch("'@'", a, ta, b, tb, "the inner sizes differ", node)
-        if len(ta.dims) == 1 and len(tb.dims) == 1:
-            return _Known((), True)
-        if len(ta.dims) == 1:
-            return _Known((tb.dims[1],), True)
-        if len(tb.dims) == 1:
-            if self.sizes.get(ta.dims[0]) == 1:
-                return _Known((), True)
-            return _Known((ta.dims[0],), True)
-        return _Known((ta.dims[0], tb.dims[1]), True)
 
-    # -- the end: defaults, then symbols ----------------------------------------------------
-    def finish(self, root: Expr, extra_names) -> dict[str, tuple]:
-        dims_of: dict[str, tuple] = {}
-        for name in list(self.order) + [n for n in extra_names if n not in self.order]:
-            if name in self.declared:
-                dims_of[name] = self.declared[name]
-            else:
-                dims_of[name] = self._default(_Open(self._group(name)), root).dims
-        used = set(root.variables()) | set(extra_names)
-        for value in self.sizes.value:
-            if isinstance(value, sizes.Sym):
-                used |= {s for mono in value.terms for s in mono}
-        letters = iter(ch for ch in SYMBOLS if ch not in used)
-        # Vectors first, so x gets n and a matrix W (m x n) its rows m, as in the article.
-        ordered = [d for n in dims_of if len(dims_of[n]) == 1 for d in dims_of[n]] + \
-                  [d for n in dims_of if len(dims_of[n]) == 2 for d in dims_of[n]]
-        for d in ordered:
-            r = self.sizes.find(d)
-            if self.sizes.value[r] is None:
-                self.sizes.value[r] = sizes.symbol(next(letters))
-        return {n: tuple(self.sizes.get(d) for d in dims) for n, dims in dims_of.items()}
+@dataclass(frozen=True)
+class Gift:
+    """A shape given to a group by the operand `source` of an element-wise operation, or
+    (`entry`) the scalar shape of an entry of the vector literal `source`."""
+    dims: tuple
+    source: Expr
+    entry: bool = False
 
+
+@dataclass
+class Group:
+    names: list[str]
+    gifts: list[Gift] = field(default_factory=list)
+
+
+class NameGroups:
+    """Union-find over the names of rule 2: names combined with each other share one shape,
+    and every gift made to any of them is a gift to the group."""
+
+    def __init__(self):
+        self.of: dict[str, int] = {}
+        self.parent: list[int] = []
+        self.groups: list[Group] = []
+
+    def find(self, g: int) -> int:
+        while self.parent[g] != g:
+            g = self.parent[g] = self.parent[self.parent[g]]
+        return g
+
+    def of_name(self, name: str) -> int:
+        if name not in self.of:
+            self.of[name] = len(self.parent)
+            self.parent.append(len(self.parent))
+            self.groups.append(Group([name]))
+        return self.find(self.of[name])
+
+    def merge(self, ids) -> int:
+        roots = list(dict.fromkeys(self.find(g) for g in ids))
+        first = roots[0]
+        for other in roots[1:]:
+            self.parent[other] = first
+            self.groups[first].names += self.groups[other].names
+            self.groups[first].gifts += self.groups[other].gifts
+        return first
+
+    def give(self, g: int, gift: Gift) -> None:
+        self.groups[self.find(g)].gifts.append(gift)
+
+    def roots(self) -> list[int]:
+        return list(dict.fromkeys(self.find(i) for i in self.of.values()))
+
+
+# ---------------------------------------------------------------- rule 1: kinds first
+
+def kind_fixed_names(tree: Expr, declared, example_size: str = "n") -> list[str]:
+    """Undeclared names that reach an operand of a shaping operation through element-wise
+    operations only. Those of one operand must agree in case: a vector and a matrix that
+    meet element-wise are a mismatch whatever their sizes, so it is said at once."""
+    fixed: dict[str, None] = {}
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.args)
+        if node.op not in SHAPING:
+            continue
+        for operand in node.args:
+            reached = _names_through_elementwise(operand, declared)
+            fixed.update(dict.fromkeys(reached))
+            if len({n[0].isupper() for n in reached}) > 1:
+                raise _mixed_case(reached, operand.column or node.column, example_size)
+    return list(fixed)
+
+
+def _names_through_elementwise(root: Expr, declared) -> list[str]:
+    names: dict[str, None] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.op == "var" and node.value not in declared:
+            names.setdefault(node.value)
+        elif node.op in ELEMENTWISE:
+            stack.extend(reversed(node.args))
+    return list(names)
+
+
+def _mixed_case(names, column, example_size: str) -> ShapeProblem:
+    return ShapeProblem(
+        f"{', '.join(names)} must share one shape, but lower-case names default to vectors "
+        f"and upper-case names to matrices", column=column,
+        hint=f"declare one of them, e.g. --shape {names[0]}={example_size}")
+
+
+# ---------------------------------------------------------------- messages
 
 class _Prefix:
     """The first k operands of an n-ary operation, built as an Expr only for a message
@@ -311,17 +194,283 @@ class _Prefix:
         return self.node.args[0] if self.k == 1 else Expr(self.node.op, self.node.args[:self.k])
 
 
-def _op_column(node: Expr, b: Expr):
-    """Where a mismatch points: the operator (for a sum, `mismatch` reads the sign's
-    column from the parser)."""
-    return node.column or b.column
+def _mismatch(sizes_: SizeClasses, word: str, a, ta: Known, b: Expr, tb: Known, why: str,
+              node: Expr) -> ShapeProblem:
+    """`cannot apply '+' to a (shape) and b (shape): why`, pointing at the operator (in a
+    sum, at the sign before the operand that does not fit)."""
+    column = node.column or b.column
+    if isinstance(a, _Prefix):
+        if node.op == "add" and node.value:
+            column = node.value[a.k - 1]
+        a = a.expr()
+    if node.op == "add" and b.op == "neg":      # a - c: name c and the '-'
+        word, b = "'-'", b.args[0]
+    return ShapeProblem(f"cannot apply {word} to {ascii_form(a)} ({sizes_.describe(ta.dims)}) and "
+                        f"{ascii_form(b)} ({sizes_.describe(tb.dims)}): {why}", column=column)
+
+
+# ---------------------------------------------------------------- the walk: node by node
+
+class Walk:
+    """Types every node bottom-up: merges the groups that meet, records gifts, and ties
+    the sizes that operations require to be equal."""
+
+    def __init__(self, declared: dict, fixed: list[str], assume_row: set[int]):
+        self.sizes = SizeClasses()
+        self.groups = NameGroups()
+        self.dims = {name: tuple(self.sizes.new(d) for d in shape)
+                     for name, shape in declared.items()}
+        for name in fixed:
+            upper = name[0].isupper()
+            self.dims[name] = (self.sizes.new(), self.sizes.new()) if upper else (self.sizes.new(),)
+        self.declared = set(declared)
+        self.assume_row = assume_row          # nodes whose operand is a row (see `is_row`)
+        self.said_not_row: list[tuple[int, int]] = []   # (node id, its rows' size variable)
+
+    def is_row(self, node: Expr, rows: int) -> bool:
+        """Does a matrix operand of `node` have the literal one row?"""
+        if id(node) in self.assume_row or self.sizes.get(rows) == 1:
+            return True
+        self.said_not_row.append((id(node), rows))
+        return False
+
+    def visit(self, node: Expr):
+        op = node.op
+        if op in ("num", "dim"):
+            return Known((), False)
+        if op in E.SIZED:
+            return Known(tuple(self.sizes.new(d) for d in E.infer_shape(op, (), node.value)), True)
+        if op == "var":
+            if node.value in self.dims:
+                dims = self.dims[node.value]
+                return Known(dims, node.value not in self.declared or dims != ())
+            return Open(self.groups.of_name(node.value))
+        kids = [self.visit(a) for a in node.args]
+        if op in ("add",) + E.ELEMENTWISE_BINARY:
+            return self.elementwise(node, kids)
+        if op == "neg" or op in E.ELEMENTWISE_FUNCTIONS:
+            return kids[0]
+        if op == "vector":
+            return self.vector(node, kids)
+        assert all(isinstance(t, Known) for t in kids), "rule 1 fixes every operand here"
+        if op == "transpose":
+            return self.transpose(node, kids[0].dims)
+        if op == "matmul":
+            return self.matmul(node, *node.args, *kids)
+        if op == "dot":
+            return self.dot(node, *node.args, *kids)
+        if op in E.REDUCTIONS:
+            if op == "norm" and len(kids[0].dims) == 2:
+                raise ShapeProblem("norm needs a vector (the Euclidean norm), not a matrix",
+                                   column=node.column)
+            return Known((), True)
+        if op == "softmax":
+            if len(kids[0].dims) != 1:
+                raise ShapeProblem(f"softmax needs a vector, not "
+                                   f"{self.sizes.describe(kids[0].dims)}", column=node.column)
+            return kids[0]
+        if op in E.FORM_FUNCTIONS:
+            return self.form_function(node, kids)
+        raise AssertionError(op)
+
+    def form_function(self, node: Expr, kids: list) -> Known:
+        """diag(v): n x n; vec(A): its entries, row by row; kron(A, B): sizes multiply."""
+        if node.op == "diag":
+            if len(kids[0].dims) != 1:
+                raise ShapeProblem(f"diag needs a vector, not {self.sizes.describe(kids[0].dims)}",
+                                   column=node.column)
+            return Known((kids[0].dims[0], kids[0].dims[0]), True)
+        if node.op == "vec" and len(kids[0].dims) < 2:
+            return kids[0]
+        known = [tuple(self.sizes.get(d) for d in t.dims) for t in kids]
+        if any(d is None for dims in known for d in dims):
+            shape = (None,) if node.op == "vec" else (None, None)
+        else:
+            shape = E.infer_shape(node.op, [Expr("var", (), "", dims) for dims in known], None)
+        return Known(tuple(self.sizes.new(d) for d in shape), True)
+
+    def elementwise(self, node: Expr, kids: list):
+        """Operands with a known shape broadcast against each other; each one whose shape
+        comes from the expression gives it to the group of the undeclared operands."""
+        word = E.OP_WORDS.get(node.op, node.op)
+        opens = [t.group for t in kids if isinstance(t, Open)]
+        group = self.groups.merge(opens) if opens else None
+        out = None
+        for k, (arg, t) in enumerate(zip(node.args, kids)):
+            if isinstance(t, Open):
+                continue
+            if group is not None and t.firm:
+                self.groups.give(group, Gift(t.dims, arg))
+            out = t if out is None else self.broadcast(word, node, k, out, arg, t)
+        if out is not None and out.firm:
+            return out
+        return Open(group) if group is not None else Known((), False)
+
+    def broadcast(self, word: str, node: Expr, k: int, ta: Known, b: Expr, tb: Known) -> Known:
+        firm = ta.firm or tb.firm
+        if ta.dims == ():
+            return Known(tb.dims, firm)
+        if tb.dims == ():
+            return Known(ta.dims, firm)
+        why = "element-wise operands must have the same shape"
+        if len(ta.dims) != len(tb.dims):
+            raise _mismatch(self.sizes, word, _Prefix(node, k), ta, b, tb,
+                            why + " (a scalar broadcasts)", node)
+        for da, db in zip(ta.dims, tb.dims):
+            if not self.sizes.unify(da, db):
+                raise _mismatch(self.sizes, word, _Prefix(node, k), ta, b, tb, why, node)
+        return Known(ta.dims, True)
+
+    def vector(self, node: Expr, kids: list) -> Known:
+        for arg, t in zip(node.args, kids):
+            if isinstance(t, Open):
+                self.groups.give(t.group, Gift((), node, entry=True))
+            elif t.dims != ():
+                raise ShapeProblem(f"a vector literal [...] is built from scalars, but "
+                                   f"{ascii_form(arg)} is {self.sizes.describe(t.dims)}",
+                                   column=arg.column)
+        return Known((self.sizes.new(len(node.args)),), True)
+
+    def transpose(self, node: Expr, dims: tuple) -> Known:
+        if len(dims) == 1:
+            return Known((self.sizes.new(1), dims[0]), True)
+        if len(dims) == 2:
+            return Known((dims[1],) if self.is_row(node, dims[0]) else (dims[1], dims[0]), True)
+        return Known(dims, True)
+
+    def matmul(self, node: Expr, a: Expr, b: Expr, ta: Known, tb: Known) -> Known:
+        """matrix@matrix, matrix@vector, vector@matrix (xᵀA), vector@vector (the dot
+        product), and a vector times a row (the outer product, SPEC.md)."""
+        if ta.dims == () or tb.dims == ():
+            raise _mismatch(self.sizes, "'@'", a, ta, b, tb,
+                            "'@' needs vectors or matrices; use '*' to scale", node)
+        if len(ta.dims) == 1 and len(tb.dims) == 2 and self.is_row(node, tb.dims[0]):
+            return Known((ta.dims[0], tb.dims[1]), True)
+        if not self.sizes.unify(ta.dims[-1], tb.dims[0]):
+            raise _mismatch(self.sizes, "'@'", a, ta, b, tb, "the inner sizes differ", node)
+        if len(ta.dims) == 1 and len(tb.dims) == 1:
+            return Known((), True)
+        if len(ta.dims) == 1:
+            return Known((tb.dims[1],), True)
+        if len(tb.dims) == 1:
+            return Known((), True) if self.is_row(node, ta.dims[0]) else Known((ta.dims[0],), True)
+        return Known((ta.dims[0], tb.dims[1]), True)
+
+    def dot(self, node: Expr, a: Expr, b: Expr, ta: Known, tb: Known) -> Known:
+        if len(ta.dims) != 1 or len(tb.dims) != 1:
+            raise _mismatch(self.sizes, "the dot product", a, ta, b, tb, "it needs two vectors",
+                            node)
+        if not self.sizes.unify(ta.dims[0], tb.dims[0]):
+            raise _mismatch(self.sizes, "the dot product", a, ta, b, tb,
+                            "the vectors differ in length", node)
+        return Known((), True)
+
+
+# ---------------------------------------------------------------- rules 2 and 3: settling groups
+
+def settle(walk: Walk, example_size: str = "n") -> None:
+    """Give every group its shape: the one its gifts agree on (their sizes tied), or the
+    default for its case when it was given none."""
+    for g in walk.groups.roots():
+        group = walk.groups.groups[g]
+        dims = (_agreed(walk.sizes, group, example_size) if group.gifts
+                else _default(walk.sizes, group.names, example_size))
+        for name in group.names:
+            walk.dims[name] = dims
+
+
+def _agreed(sizes_: SizeClasses, group: Group, example_size: str) -> tuple:
+    gifts = sorted(group.gifts, key=lambda gift: gift.source.column or 0)
+    first = gifts[0]
+    for other in gifts[1:]:
+        if len(other.dims) != len(first.dims) or not all(
+                sizes_.unify(a, b) for a, b in zip(first.dims, other.dims)):
+            raise _two_shapes(sizes_, group.names, first, other, example_size)
+    return first.dims
+
+
+def _two_shapes(sizes_: SizeClasses, names, a: Gift, b: Gift, example_size: str) -> ShapeProblem:
+    def place(gift: Gift) -> str:
+        source = gift.source.args[0] if gift.source.op == "neg" else gift.source
+        where = f" (column {source.column})" if source.column else ""
+        how = "as an entry of" if gift.entry else "from"
+        return f"{sizes_.describe(gift.dims)} {how} {ascii_form(source)}{where}"
+    who = names[0] if len(names) == 1 else f"{', '.join(names)} (which share one shape)"
+    return ShapeProblem(f"{who} would need two shapes: {place(a)} and {place(b)}",
+                        column=b.source.column or a.source.column,
+                        hint=f"declare the one you mean, e.g. --shape {names[0]}=scalar "
+                             f"or --shape {names[0]}={example_size}")
+
+
+def _default(sizes_: SizeClasses, names, example_size: str) -> tuple:
+    cases = {n[0].isupper() for n in names}
+    if len(cases) > 1:
+        raise _mixed_case(names, None, example_size)
+    return (sizes_.new(), sizes_.new()) if cases.pop() else (sizes_.new(),)
+
+
+# ---------------------------------------------------------------- declarations and symbols
+
+def check_declarations(declared: dict, names) -> None:
+    """Declared sizes are lengths (at least 1 whatever their symbols are) and their symbols
+    are not names of the expression (in `x*n --shape x=n`, n would be both)."""
+    for name, shape in declared.items():
+        for d in shape:
+            if not sizes.surely_positive(d):
+                raise ShapeProblem(f"the size {d} of {name} could be zero or negative",
+                                   hint="sizes are lengths: 3, n, 2*n, n+m, m*n")
+            clash = sorted(sizes.symbols(d) & set(names))
+            if clash:
+                raise ShapeProblem(f"the size {d} of {name} uses {clash[0]}, which is also a "
+                                   f"variable of the expression",
+                                   hint=f"name the size differently, e.g. --shape {name}="
+                                        f"{next(sizes.fresh_names(set(names)))}")
+
+
+def name_sizes(walk: Walk, order, used) -> dict[str, tuple]:
+    """Every variable's shape, free sizes named by fresh symbols: vectors first, so x gets n
+    and a matrix W (m x n) its rows m, as in the article."""
+    used = set(used)
+    for value in walk.sizes.value:
+        if isinstance(value, sizes.Sym):
+            used |= sizes.symbols(value)
+    fresh = sizes.fresh_names(used)
+    ordered = [d for n in order if len(walk.dims[n]) == 1 for d in walk.dims[n]] + \
+              [d for n in order if len(walk.dims[n]) == 2 for d in walk.dims[n]]
+    for d in ordered:
+        r = walk.sizes.find(d)
+        if walk.sizes.value[r] is None:
+            walk.sizes.value[r] = sizes.symbol(next(fresh))
+    return {n: tuple(walk.sizes.get(d) for d in walk.dims[n]) for n in order}
+
+
+# ---------------------------------------------------------------- the whole inference
+
+def variable_shapes(tree: Expr, declared: dict[str, tuple], extra_names=()) -> dict[str, tuple]:
+    """The shape of every variable (those of the expression, then `extra_names`)."""
+    order = list(dict.fromkeys(tree.variables() + list(extra_names)))
+    check_declarations(declared, order)
+    example_size = next(sizes.fresh_names(set(order)))     # for hints: a size, not a name
+    fixed = kind_fixed_names(tree, declared, example_size)
+    assume_row: set[int] = set()
+    while True:
+        walk = Walk(declared, fixed, assume_row)
+        walk.visit(tree)
+        for name in order:
+            if name not in walk.dims:
+                walk.groups.of_name(name)
+        settle(walk, example_size)
+        # A size that turned out to be 1 only after the operation asking about it was typed:
+        # type again, this time knowing it (the set only grows, so this ends).
+        late = {nid for nid, rows in walk.said_not_row if walk.sizes.get(rows) == 1}
+        if not late:
+            return name_sizes(walk, order, list(order) + list(declared))
+        assume_row |= late
 
 
 def infer(tree: Expr, declared: dict[str, tuple], extra_names=()) -> tuple[Expr, dict[str, tuple]]:
     """Typed tree and the shape of every variable (those of the expression, then `extra_names`)."""
-    inference = _Inference(declared)
-    inference.visit(tree)
-    shapes = inference.finish(tree, list(extra_names))
+    shapes = variable_shapes(tree, declared, extra_names)
     return retype(tree, shapes), shapes
 
 

@@ -1,12 +1,19 @@
 """Vector and matrix sizes: plain integers, or symbolic sizes such as `n`, `2*n`, `m*n`.
 
-A symbolic size is a polynomial with integer coefficients over single-letter symbols,
-so stacking `--wrt x,y` (sizes add) and flattening a matrix (sizes multiply) stay exact.
-Constant polynomials are always returned as plain `int`.
+A symbolic size is a polynomial with integer coefficients over named symbols (`n`, `N`,
+`batch`, `d_model`: any name the expression language accepts), so stacking `--wrt x,y`
+(sizes add) and flattening a matrix (sizes multiply) stay exact. Constant polynomials are
+always returned as plain `int`. Every symbol stands for a length, an integer of at least 1.
 """
 from __future__ import annotations
 
-from typing import Union
+import re
+from itertools import count
+from typing import Iterator, Union
+
+NAME = re.compile(r"[^\W\d_]\w*")
+# jac's own symbols for lengths nobody declared, in the order it picks them (SPEC.md "Shapes").
+LETTERS = "nmkpqrstuvabcdefghijlowxyz"
 
 
 class Sym:
@@ -34,6 +41,8 @@ class Sym:
                 parts.append(str(coef))
             elif coef == 1:
                 parts.append(body)
+            elif coef == -1:
+                parts.append("-" + body)
             else:
                 parts.append(f"{coef}*{body}")
         return "+".join(parts).replace("+-", "-")
@@ -93,6 +102,12 @@ def product(sizes) -> Size:
     return out
 
 
+def is_symbol(s: Size) -> bool:
+    """A size that is one symbol on its own (n, batch), not 2*n or n+m."""
+    return isinstance(s, Sym) and len(s.terms) == 1 and next(iter(s.terms.items()))[1] == 1 \
+        and len(next(iter(s.terms))) == 1
+
+
 def is_concrete(s: Size) -> bool:
     return isinstance(s, int)
 
@@ -108,7 +123,10 @@ def parse(text: str) -> Size:
     if not text:
         raise ValueError("empty size")
     out: Size = 0
-    for term in text.replace("-", "+-").split("+"):
+    terms = text.replace("-", "+-").split("+")
+    if text.startswith("-"):            # "-3": the sign opens the first term
+        terms = terms[1:]
+    for term in terms:
         term = term.strip()
         if not term:
             raise ValueError(f"bad size {text!r}")
@@ -120,11 +138,46 @@ def parse(text: str) -> Size:
             factor = factor.strip()
             if factor.isdigit():
                 value = mul(value, int(factor))
-            elif factor.isalpha() and len(factor) == 1:
+            elif NAME.fullmatch(factor):
                 value = mul(value, symbol(factor))
             else:
                 raise ValueError(f"bad size {text!r}")
         out = add(out, value)
-    if isinstance(out, int) and out < 0:
-        raise ValueError(f"negative size {text!r}")
     return out
+
+
+def symbols(s: Size) -> set[str]:
+    """The names a size is written with."""
+    return {name for mono in _terms(s) for name in mono}
+
+
+def surely_positive(s: Size) -> bool:
+    """True when `s` is at least 1 for every choice of its symbols (each at least 1).
+
+    Substituting 1 + t for every symbol gives a polynomial in t >= 0; when all its
+    coefficients are non-negative and its constant term is positive, it is positive.
+    The test is sufficient, not necessary (n^2 - 3n + 3 is refused), and exact for sizes
+    written as sums of products with positive coefficients, the ones people write."""
+    shifted: dict[tuple[str, ...], int] = {}
+    for mono, coef in _terms(s).items():
+        # (1 + t1)(1 + t2)... expanded: one term for every subset of the factors
+        expansion: dict[tuple[str, ...], int] = {(): coef}
+        for name in mono:
+            grown: dict[tuple[str, ...], int] = {}
+            for m, c in expansion.items():
+                grown[m] = grown.get(m, 0) + c
+                bigger = tuple(sorted(m + (name,)))
+                grown[bigger] = grown.get(bigger, 0) + c
+            expansion = grown
+        for m, c in expansion.items():
+            shifted[m] = shifted.get(m, 0) + c
+    return shifted.get((), 0) > 0 and all(c >= 0 for c in shifted.values())
+
+
+def fresh_names(used) -> Iterator[str]:
+    """Names for new symbols, never one in `used`: n, m, k, ..., then n1, m1, ..., n2, ..."""
+    for suffix in count():
+        for letter in LETTERS:
+            name = letter + (str(suffix) if suffix else "")
+            if name not in used:
+                yield name

@@ -12,6 +12,8 @@ from .errors import NameProblem, SyntaxProblem, Unsupported
 from . import sizes
 from .expr import ARITY, FUNCTIONS, SIZED, Expr
 
+# Numbers are kept exact (fractions); a literal longer than this is refused.
+MAX_NUMBER_DIGITS = 400
 # Deeper nesting than this is refused: everything after parsing walks the tree recursively.
 MAX_DEPTH = 250
 
@@ -44,7 +46,12 @@ def _build_parser():
         """Each method is named after a grammar alias and returns an `Expr`."""
 
         def num(self, c):
-            return Expr("num", (), Fraction(str(c[0])), column=c[0].column)
+            text = str(c[0])
+            if len(text) > MAX_NUMBER_DIGITS:
+                raise Unsupported(f"a number of {len(text)} characters is longer than jac reads "
+                                  f"({MAX_NUMBER_DIGITS})", column=c[0].column,
+                                  hint="write it with an exponent, as 1e400")
+            return Expr("num", (), Fraction(text), column=c[0].column)
 
         def var(self, c):
             name = str(c[0])

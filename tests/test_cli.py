@@ -169,7 +169,8 @@ def test_shape_error_message_names_operands():
 
 
 USAGE_ERRORS = [
-    ["x", "--shape", "x=bad"],
+    ["x", "--shape", "x=2n"],
+    ["x", "--shape", "x=n!"],
     ["x", "--shape", "x"],
     ["x", "--shape", "x=1x2x3"],
     ["x", "--layout", "sideways"],

@@ -379,7 +379,7 @@ def test_structure_and_diagonal(text, wrt, shapes, structure, diagonal, layout):
 # SPEC.md: "`diagonal` is true exactly when the Jacobian is square and every off-diagonal
 # entry is zero for all values of the variables: decided from the derivation", and "a zero
 # Jacobian is diagonal when square". These Jacobians are diagonal (or zero) for every value,
-# but their derivation keeps a commutation matrix that it never cancels.
+# and the derivation shows it: K·diag(vec(P))·Kᵀ = diag(vec(Pᵀ)) and K - K = 0.
 MISSED_DIAGONAL = [
     ("sin(A')'", {"A": "2x3"}, "K(3,2)·diag(vec(cos(A')))·K(2,3) = diag(vec(cos(A)))"),
     ("(A'*B')'", {"A": "2x3", "B": "2x3"}, "K·diag(vec(B'))·K' = diag(vec(B))"),
@@ -387,9 +387,6 @@ MISSED_DIAGONAL = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="jaccli bug: a diagonal/zero Jacobian whose derivation "
-                                       "passes through a transpose twice (K ... K') or cancels "
-                                       "K - K is reported dense with diagonal: false")
 @pytest.mark.parametrize("text,shapes,why", MISSED_DIAGONAL, ids=[c[0] for c in MISSED_DIAGONAL])
 def test_diagonal_through_a_double_transpose(text, shapes, why):
     names = sorted(shapes)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from jaccli import entries
+from jaccli import entries, sizes
 from jaccli.api import compute
 from jaccli.inputs import parse_shape
 from jaccli.render import JacobianView, MatrixView, ResultView, format_number, kind_words
@@ -288,9 +288,13 @@ def test_entries_at_a_symbolic_last_index():
 
 
 def test_subscripts():
-    assert entries.subscript(12) == "₁₂"
-    assert entries.subscript("n") == "ₙ"
-    assert entries.subscript("q") == "_q"     # no subscript q in Unicode
+    assert entries.subscripts((12,)) == "₁₂"
+    assert entries.subscripts((sizes.symbol("n"),)) == "ₙ"
+    assert entries.subscripts((1, 2)) == "₁₂"
+    assert entries.subscripts((1, 12)) == "₁,₁₂"
+    assert entries.subscripts((sizes.symbol("q"),)) == "[q]"      # no subscript q in Unicode
+    assert entries.subscripts((sizes.symbol("batch"), 1)) == "[batch,1]"
+    assert entries.subscripts((1, sizes.symbol("d_model"))) == "[1,d_model]"
 
 
 @pytest.mark.parametrize("value, text", [(4.0, "4"), (-0.0, "0"), (0.5, "0.5"), (1 / 3, "0.333333"),
