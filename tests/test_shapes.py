@@ -273,8 +273,6 @@ def test_outer_product_agrees_with_numpy():
         assert np.outer(np.ones(s["x"]), np.ones(s["y"])).shape == (n, m)
 
 
-@pytest.mark.xfail(strict=True, reason="expr.infer_shape does not yet type the outer product "
-                                       "(the lead's change in jaccli/expr.py)")
 def test_outer_product_output_is_a_matrix(jac):
     doc = jac("x@x'", shapes={"x": "3"})
     assert doc["output"] == {"kind": "matrix", "shape": [3, 3]}
