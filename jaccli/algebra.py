@@ -351,6 +351,8 @@ class Algebra:
         return self.linear(p, a.shape, lambda m: self.transpose_core(m, a.shape))
 
     def transpose_core(self, m: Expr, shape) -> dict:
+        if m.shape == ():                                       # a scalar is its own transpose
+            return {self.term(self.factors_of(m)): Fraction(1)}
         if len(m.shape) == 1:
             return self.atom(typed("transpose", (m,)))
         if m.op == "transpose":
@@ -374,7 +376,7 @@ class Algebra:
                 out = self.product(out, (), self.raised(pb, b.shape, x) if x != 1 else pb, ())
             return out
         if m.op in _ELEMENTWISE:                                  # f(A)ᵀ = f(Aᵀ)
-            inner = self.build(self.transpose_core(m.args[0], m.args[0].shape), _flipped(m.shape))
+            inner = self.build(self.transposed(m.args[0]), _flipped(m.shape))
             return self.atom(typed(m.op, (inner,)))
         return self.atom(typed("transpose", (m,)))
 
@@ -397,6 +399,8 @@ class Algebra:
         return self.linear(self.fitted(a), a.shape, self.summed_core)
 
     def summed_core(self, m: Expr) -> dict:
+        if m.shape == ():
+            return {self.term(self.factors_of(m)): Fraction(1)}
         if m.op == "ones":
             n = sizes.product(m.shape)
             return {_ONE: Fraction(n)} if isinstance(n, int) else self.atom(E.dim(n))
@@ -482,7 +486,7 @@ class Algebra:
         for t in p:
             f = self.factors_of(t)
             sums = [b for b, x in f.items() if b.op == "sum" and x == 1]
-            if len(sums) == 1 and sums[0].args[0].shape:
+            if len(sums) == 1 and sums[0].args[0].shape and all(b.shape == () for b in f):
                 found[t] = sums[0]
         shapes = [b.args[0].shape for b in found.values()]
         if len(found) < 2 or len(set(shapes)) != 1:

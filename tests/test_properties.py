@@ -222,7 +222,7 @@ def problem(draw):
     return text, {n: values[n] for n in names}, wrt
 
 
-BOUNDED = settings(max_examples=150, deadline=None,
+BOUNDED = settings(max_examples=int(__import__("os").environ.get("JAC_PROPERTY_EXAMPLES", "150")), deadline=None,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
