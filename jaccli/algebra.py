@@ -21,6 +21,7 @@ is defined (sqrt(s)^2 = s where sqrt(s) is).
 """
 from __future__ import annotations
 
+import hashlib
 import sys
 from fractions import Fraction
 from math import gcd
@@ -60,10 +61,15 @@ class Algebra:
 
     # ------------------------------------------------------------------ keys and terms
     def key(self, e: Expr) -> tuple:
-        """A deterministic total order on expressions (Python's hash of a name is not)."""
+        """A deterministic total order on expressions (Python's hash of a name is not),
+        compared in constant time: the node and its operands' heads read first (so x comes
+        before y, X @ w before b), then a digest of the whole tree."""
         k = self.keys.get(e)
         if k is None:
-            k = (e.op, str(e.value), tuple(self.key(a) for a in e.args))
+            kids = [self.key(a) for a in e.args]
+            digest = hashlib.blake2b(repr((e.op, str(e.value), [c[-1] for c in kids])).encode(),
+                                     digest_size=8).hexdigest()
+            k = (e.op, str(e.value), tuple(c[:2] for c in kids), digest)
             self.keys[e] = k
         return k
 
