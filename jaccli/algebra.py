@@ -22,7 +22,6 @@ is defined (sqrt(s)^2 = s where sqrt(s) is).
 from __future__ import annotations
 
 import hashlib
-import sys
 from fractions import Fraction
 from math import gcd
 
@@ -50,14 +49,11 @@ class Algebra:
         self.keys: dict[Expr, tuple] = {}
 
     def simplify(self, e: Expr) -> Expr:
-        limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(limit, 20000))
-        try:
-            return display(self.build(self.poly(e), e.shape), self)
-        except RecursionError:
-            return e
-        finally:
-            sys.setrecursionlimit(limit)
+        with E.deep_recursion():
+            try:
+                return display(self.build(self.poly(e), e.shape), self)
+            except RecursionError:
+                return e
 
     # ------------------------------------------------------------------ keys and terms
     def key(self, e: Expr) -> tuple:

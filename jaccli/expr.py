@@ -12,6 +12,8 @@ differentiated again.
 """
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
 from fractions import Fraction
 
 from . import sizes
@@ -33,6 +35,18 @@ ARITY = {**{f: 1 for f in ELEMENTWISE_FUNCTIONS + REDUCTIONS + VECTOR_FUNCTIONS}
 ELEMENTWISE_BINARY = ("mul", "div", "pow", "max", "min")
 # Ops whose operands get the vector/matrix default of SPEC.md shape rule 1.
 SHAPING_OPS = ("matmul", "dot", "diag", "vec", "kron") + REDUCTIONS + VECTOR_FUNCTIONS
+
+
+@contextmanager
+def deep_recursion(limit: int = 20000):
+    """Room for the recursive walks over closed forms, which nest deeper than the input (a
+    chain of 200 functions has a derivative 400 nodes deep); the parser bounds the input."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
 
 
 class Expr:

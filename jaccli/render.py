@@ -71,7 +71,10 @@ def make_console(out, *, width: int | None = None) -> Console:
 
 
 def render_result(result, out, *, width: int | None = None) -> None:
-    make_console(out, width=width).print(ResultView(result))
+    from .expr import deep_recursion
+
+    with deep_recursion():
+        make_console(out, width=width).print(ResultView(result))
 
 
 # ---------------------------------------------------------------- words

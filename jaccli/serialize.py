@@ -8,6 +8,7 @@ import math
 from . import sizes
 from .api import MAX_LISTED, Result, kind_of, output_kind
 from .errors import JacError
+from .expr import deep_recursion
 from .notation import latex_form
 
 
@@ -98,6 +99,11 @@ def _latex(j) -> str:
 
 
 def to_dict(result: Result) -> dict:
+    with deep_recursion():
+        return _document(result)
+
+
+def _document(result: Result) -> dict:
     doc = {
         "expression": result.expression,
         "layout": result.layout,
