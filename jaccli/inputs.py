@@ -117,7 +117,7 @@ def as_array(data, where: str):
     import numpy as np
 
     try:
-        a = np.array(data, dtype=float)
+        a = np.asarray(data, dtype=float)   # a float array read from a file is not copied again
     except (ValueError, TypeError):
         raise ValueProblem(f"{where} is not a rectangular array of numbers "
                            f"(ragged rows, or entries that are not numbers)") from None
