@@ -6,7 +6,7 @@ usage: python benchmarks/targets.py [ROUNDS]      (default 15; `pip install .[be
 Run it with the Python of the environment jac is installed in. One-shot figures are medians
 of paired rounds: every command runs once per round, in turn, and each ratio is the median of
 that round's ratio to `python -c "import numpy"`, so a machine busy with other work skews
-numerator and denominator alike. Linear growth is shown by the ratios of time and output
+numerator and denominator alike. Linear growth is shown by the ratios of CPU time and output
 size when the input grows 10x (sums) or 4x (chains). The .npy rows compare whole one-shot
 runs of jac with a hand-written NumPy script doing the same work, in wall time and in peak
 memory (the child's maximum resident set). Prints the table in Markdown at the end.
@@ -26,6 +26,9 @@ import time
 PY = sys.executable
 # Users' installs have bytecode caches: time with them, as users run jac.
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+# The installed `jac` script beside this Python, as users run it; else the module.
+_SCRIPT = os.path.join(os.path.dirname(PY), "jac")
+JAC = [_SCRIPT] if os.access(_SCRIPT, os.X_OK) else [PY, "-m", "jaccli"]
 NEURON = "max(0, w@x + b)"
 AT = ["--at", "w=1,2,3", "--at", "x=4,5,6", "--at", "b=0.5"]
 
@@ -89,7 +92,7 @@ def paired(commands: dict, rounds: int) -> dict:
 
 def one_shot(rounds: int, rows: list) -> None:
     print("one-shot runs (median wall, median ratio to python -c 'import numpy')")
-    jac = [PY, "-m", "jaccli", NEURON, "--wrt", "w"]
+    jac = JAC + [NEURON, "--wrt", "w"]
     commands = {
         "python -c 'import numpy'": [PY, "-c", "import numpy"],
         "python -c pass": [PY, "-c", "pass"],
@@ -117,21 +120,22 @@ def one_shot(rounds: int, rows: list) -> None:
 
 
 def answer(text: str) -> tuple[float, int]:
-    """(seconds, characters written) for one `jac TEXT --json`, in-process as the CLI runs it."""
+    """(CPU seconds, characters written) for one `jac TEXT --json`, in-process as the CLI
+    runs it."""
     from jaccli.session import Session
     out, err = io.StringIO(), io.StringIO()
     session = Session(wrt=None, shapes={}, at=[], layout="numerator", as_json=True, save=None,
                       out=out, err=err)
-    start = time.perf_counter()
+    start = time.process_time()     # CPU time: other work on the machine does not count
     status = session.one(text)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     if status:
         raise RuntimeError(err.getvalue()[-300:])
     return elapsed, len(out.getvalue())
 
 
 def growth(rows: list) -> None:
-    print("growth: in-process answers (parse, derive, JSON), as one-shot runs make them")
+    print("growth: in-process answers (parse, derive, JSON) as the CLI makes them, CPU time")
     answer("x")   # builds the parser
     cases = [("sums", lambda n: " + ".join(f"{i + 1}*sin(x*{i + 1})" for i in range(n)),
               (10 ** 3, 10 ** 4, 10 ** 5)),
@@ -182,11 +186,11 @@ def numbers(rounds: int, rows: list) -> None:
         subprocess.run([PY, "-c", DATA_SCRIPT, folder], check=True)
         cases = [
             ("`sigmoid(x) * y`, n = 10⁶", 1.3, 1.2,
-             [PY, "-m", "jaccli", "sigmoid(x) * y", "--at", f"x=@{path('x.npy')}",
+             JAC + ["sigmoid(x) * y", "--at", f"x=@{path('x.npy')}",
               "--at", f"y=@{path('y.npy')}", "--json", "--save", path("jac.npz")],
              [PY, "-c", SIGMOID_SCRIPT, path("x.npy"), path("y.npy"), path("np.npz")]),
             ("`tanh(W @ x)` wrt x, n = 4000", 1.15, None,
-             [PY, "-m", "jaccli", "tanh(W @ x)", "--wrt", "x", "--at", f"W=@{path('W.npy')}",
+             JAC + ["tanh(W @ x)", "--wrt", "x", "--at", f"W=@{path('W.npy')}",
               "--at", f"x=@{path('v.npy')}", "--json", "--save", path("jac2.npz")],
              [PY, "-c", TANH_SCRIPT, path("W.npy"), path("v.npy"), path("np2.npz")]),
         ]
@@ -218,7 +222,7 @@ def batch(rows: list) -> None:
         a, b, c = rng.sample(names, 3)
         lines.append(rng.choice(templates).format(f=rng.choice(functions), a=a, b=b, c=c))
     data = ("\n".join(lines) + "\n").encode()
-    cmd = [PY, "-m", "jaccli", "-", "--json"]
+    cmd = JAC + ["-", "--json"]
     timed_child(cmd, data)
     wall = statistics.median(timed_child(cmd, data)[0] for _ in range(3))
     rate = len(lines) / wall

@@ -4,6 +4,8 @@ made, garbage collections run, bytes allocated (tracemalloc). Timings are in ben
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
 import sys
 import tracemalloc
 
@@ -89,3 +91,30 @@ def test_an_npy_value_is_copied_once(tmp_path):
         tracemalloc.stop()
     assert value.shape == (10 ** 6,) and value[-1] == 10 ** 6 - 1
     assert peak < 1.25 * value.nbytes, peak     # two copies would peak at twice its size
+
+
+_RSS_PROBE = """
+import sys
+from jaccli.inputs import parse_value
+
+def peak():   # this process's own high-water mark (getrusage's counts its parent's too)
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) * 1024
+
+parse_value("1", "x")     # imports NumPy first
+before = peak()
+value = parse_value("@" + sys.argv[1], "x")
+print((peak() - before) / value.nbytes)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads Linux's VmHWM")
+def test_reading_an_npy_file_does_not_also_map_it_into_memory(tmp_path):
+    """Peak resident memory (which counts the pages of a memory-mapped file once touched)
+    grows by the array read, not twice that."""
+    path = tmp_path / "big.npy"
+    np.save(path, np.arange(4 * 10 ** 6, dtype=float))
+    p = subprocess.run([sys.executable, "-c", _RSS_PROBE, str(path)], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert 0.9 < float(p.stdout) < 1.4, p.stdout
