@@ -131,6 +131,9 @@ def _evaluate(result: Result) -> None:
         ev(result.tree)   # f itself, so a domain error (log of a negative) is a warning too
     except NotEvaluable:
         pass              # a variable without a value: f has no numbers to check
+    # f's own numbers are checked, never written: not held through the Jacobians' peak (a
+    # Jacobian that holds f, such as softmax's, computes it again).
+    ev.memo.pop(result.tree, None)
     for jr in result.jacobians:
         try:
             jr.value = ev.jacobian(jr.jacobian)
