@@ -5,13 +5,10 @@ EXPRESSION (`split`), and, for the command lines users type most, the parameters
 Only long options exist, so any expression may begin with '-': every word that is not one of
 our options belongs to the EXPRESSION. `common_parameters` answers only when the command line
 is certainly valid and gives exactly what click would pass to the command; for anything else
-(help, version, a missing or extra expression, any value that does not convert) it answers
-None and click takes over, with its own messages and exit statuses.
+(help, version, --save, a missing or extra expression, any value that does not convert) it
+answers None and click takes over, with its own messages and exit statuses.
 """
 from __future__ import annotations
-
-import os
-import stat
 
 VALUE_OPTIONS = ("--wrt", "--shape", "--at", "--layout", "--save")
 FLAG_OPTIONS = ("--json", "--help", "--version")
@@ -63,8 +60,9 @@ def common_parameters(args: list[str]) -> dict | None:
         name, has_value, value = word.partition("=")
         given[name].append(value if has_value else next(words))
     layout = given["--layout"][-1] if given["--layout"] else "numerator"
-    save = given["--save"][-1] if given["--save"] else None
-    if layout not in LAYOUTS or (save is not None and not _plain_save_path(save)):
+    # --save is click's: its path is checked there, and a run that writes an archive needs
+    # the signal handling set up around click's command.
+    if layout not in LAYOUTS or given["--save"]:
         return None
     try:
         wrt = parse_wrt(given["--wrt"]) if given["--wrt"] else None
@@ -76,16 +74,5 @@ def common_parameters(args: list[str]) -> dict | None:
     except ValueError:
         return None
     return {"expression": positional[0], "wrt": wrt, "shapes": shapes, "at": at,
-            "layout": layout, "as_json": as_json, "save": save}
+            "layout": layout, "as_json": as_json, "save": None}
 
-
-def _plain_save_path(path: str) -> bool:
-    """A path click's `Path(dir_okay=False)` takes without a word: new, or readable and not a
-    directory. Anything else (and the empty path) is left to click and the session."""
-    if not path:
-        return False
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return True
-    return not stat.S_ISDIR(mode) and os.access(path, os.R_OK)

@@ -121,12 +121,11 @@ def command(expression, wrt, shapes, at, layout, as_json, save):
 
 
 def main():
-    """The program through click (`jaccli.program` calls it for what it does not read itself)."""
     if "_JAC_COMPLETE" in os.environ:     # shell completion: jac's own bash and zsh scripts
         from .completion import register
         register()
-    from .session import INTERRUPTED, quiet_broken_pipe, tolerate_unprintable_output
-    tolerate_unprintable_output()
+    from .session import INTERRUPTED, quiet_broken_pipe
+    _tolerate_unprintable_output()
     # Not standalone: click would turn Ctrl-C into "Aborted!" and status 1, and a closed
     # pipe into status 1; the session handles both, and the rest is done here.
     try:
@@ -140,3 +139,11 @@ def main():
         quiet_broken_pipe()
         status = 0
     sys.exit(status if isinstance(status, int) else 0)
+
+
+def _tolerate_unprintable_output():
+    """Under a locale that cannot encode an expression's characters, print '?' for them
+    rather than fail while writing the answer."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="replace")
