@@ -1,6 +1,6 @@
 """The `jac` program's entry point. A command line of expression and options, as users type
-most, is read here and run at once; anything else (help, version, shell completion, every
-command-line error) goes to click in `jaccli/cli.py`, whose messages and exit statuses are
+most, is read here and run at once; anything else (help, version, shell completion, --save,
+every command-line error) goes to click in `jaccli/cli.py`, whose messages and exit statuses are
 SPEC.md's. Importing click is a fifth of a one-shot symbolic run, so the common path skips it.
 """
 from __future__ import annotations

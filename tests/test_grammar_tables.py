@@ -100,6 +100,21 @@ def test_a_run_loads_the_tables_with_lark_runtime_only(tmp_path):
     assert not {"pickle", "tempfile", "getpass"} & set(report["modules"])
 
 
+def test_the_rest_of_lark_is_there_when_asked_for(tmp_path):
+    """Lark's package registered without its __init__ runs it on first use of an attribute."""
+    code = ("import sys, jaccli.syntax as s\n"
+            "s.parse('x + y')\n"
+            "assert 'lark.lark' not in sys.modules\n"
+            "import lark, lark.lexer\n"
+            "from lark import Lark, Token\n"
+            "assert Token is lark.lexer.Token and lark.Tree and lark.__version__\n"
+            "assert Lark('start: \"a\"', parser='lalr').parse('a').data == 'start'\n"
+            "print('ok')\n")
+    p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=60)
+    assert p.stdout.strip() == "ok", p.stderr
+
+
 def test_no_file_read_lies_in_a_directory_others_may_write(tmp_path):
     """The old parser cache was a pickle in the shared temporary directory."""
     report = probe(["sin(x) * y", "--json"], tmp_path)
