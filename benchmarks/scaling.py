@@ -11,6 +11,7 @@ Prints best-of-RUNS wall times for
     memory (a dense 10^6 x 10^6 matrix would be 8 TB);
   * a declared size of 10^18 (`--shape x=1000000000000000000`), which stays symbolic.
 """
+import gc
 import os
 import resource
 import shutil
@@ -42,6 +43,7 @@ def a_sum(n):
 
 def main():
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    gc.disable()   # as while jac answers (jaccli/session.py): full collections are not jac's work
     compute("x")   # build the parser once, outside the figures
     print("a 10^6-element diagonal: x*y with x, y from .npy files")
     with tempfile.TemporaryDirectory() as folder:

@@ -1,3 +1,3 @@
-from jaccli.cli import main
+from jaccli.program import main
 
 main()

@@ -12,8 +12,8 @@ import sys
 import click
 
 from . import __version__
+from .arguments import LAYOUTS, split
 
-LAYOUTS = ("numerator", "denominator")
 EXAMPLES = """\b
 Examples (Parr & Howard, "The Matrix Calculus You Need For Deep Learning"):
   jac "max(0, w@x + b)" --wrt w --wrt b       the neuron's gradient: step(w·x + b)·xᵀ
@@ -39,33 +39,13 @@ Shell completion (--wrt <TAB> offers the expression's variables):
   eval "$(_JAC_COMPLETE=bash_source jac)"     in ~/.bashrc (zsh_source, fish_source alike)
 """
 
-_VALUE_OPTIONS = ("--wrt", "--shape", "--at", "--layout", "--save")
-_FLAG_OPTIONS = ("--json", "--help", "--version")
-
-
 class JacCommand(click.Command):
     def parse_args(self, ctx, args):
         """Everything that is not one of our long options is the expression, even '-x'."""
-        options, positional = [], []
-        i = 0
-        while i < len(args):
-            arg = args[i]
-            name = arg.split("=", 1)[0]
-            if arg == "--":
-                positional.extend(args[i + 1:])
-                break
-            if name in _VALUE_OPTIONS and "=" in arg or arg in _FLAG_OPTIONS:
-                options.append(arg)
-            elif arg in _VALUE_OPTIONS:
-                if i + 1 == len(args):        # `jac x --wrt`: nothing left to be its value
-                    if ctx.resilient_parsing:  # shell completion of `--wrt <TAB>`
-                        break
-                    raise click.BadOptionUsage(arg, f"Option '{arg}' requires an argument.", ctx)
-                options.extend(args[i:i + 2])
-                i += 1
-            else:
-                positional.append(arg)
-            i += 1
+        options, positional, dangling = split(args)
+        if dangling and not ctx.resilient_parsing:   # resilient: completing `--wrt <TAB>`
+            raise click.BadOptionUsage(dangling, f"Option '{dangling}' requires an argument.",
+                                       ctx)
         return super().parse_args(ctx, options + ["--"] + positional)
 
 
@@ -138,13 +118,9 @@ def command(expression, wrt, shapes, at, layout, as_json, save):
     """
     if expression is None:
         raise click.UsageError("give an EXPRESSION (or - to read expressions from stdin)")
-    from .session import Session
-    session = Session(wrt=wrt, shapes=shapes, at=at, layout=layout, as_json=as_json, save=save)
-    if expression == "-":
-        status = session.batch(sys.stdin)
-    else:
-        status = session.one(expression)
-    sys.exit(status)
+    from .session import run
+    sys.exit(run(expression, wrt=wrt, shapes=shapes, at=at, layout=layout, as_json=as_json,
+                 save=save))
 
 
 def main():

@@ -117,7 +117,7 @@ def as_array(data, where: str):
     import numpy as np
 
     try:
-        a = np.array(data, dtype=float)
+        a = np.asarray(data, dtype=float)   # a float array read from a file is not copied again
     except (ValueError, TypeError):
         raise ValueProblem(f"{where} is not a rectangular array of numbers "
                            f"(ragged rows, or entries that are not numbers)") from None
@@ -184,7 +184,24 @@ def _read_npy(path: str, where: str):
         raise ValueProblem(f"{where} has {a.ndim} dimensions; jac takes scalars, vectors and matrices")
     if a.size > MAX_VALUE_ENTRIES:
         raise ValueProblem(f"{where} holds {a.size} numbers; jac takes at most {MAX_VALUE_ENTRIES}")
-    return np.array(a, dtype=float)
+    return _npy_numbers(path, a, where)
+
+
+def _npy_numbers(path: str, mapped, where: str):
+    """The numbers of a checked .npy file (`mapped`: its memory map, whose data is never
+    touched) as one array, read from the file straight into it. Copying out of the map would
+    bring every page of the file into the process too, doubling its peak memory."""
+    import numpy as np
+
+    fortran = mapped.flags.f_contiguous and not mapped.flags.c_contiguous
+    flat = np.empty(mapped.size, dtype=mapped.dtype)
+    with open(path, "rb") as f:
+        f.seek(mapped.offset)
+        if f.readinto(memoryview(flat).cast("B")) != flat.nbytes:
+            raise ValueProblem(f"{where} is truncated: its header promises more numbers than "
+                               "the file holds")
+    data = flat.reshape(mapped.shape, order="F" if fortran else "C")
+    return data.astype(float, copy=False)
 
 
 def _short(text: str) -> str:

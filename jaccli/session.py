@@ -12,6 +12,7 @@ quietly; Ctrl-C ends it with status 130.
 """
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -19,6 +20,21 @@ from .errors import JacError, Unsupported
 
 INTERRUPTED = 130   # 128 + SIGINT, what shells report for Ctrl-C
 INTERNAL = "internal error"
+
+
+def run(expression: str, **options) -> int:
+    """A command line's work, its exit status: one expression, or a batch from stdin for '-'.
+    `options` are the Session's."""
+    session = Session(**options)
+    return session.batch(sys.stdin) if expression == "-" else session.one(expression)
+
+
+def tolerate_unprintable_output() -> None:
+    """Under a locale that cannot encode an expression's characters, print '?' for them
+    rather than fail while writing the answer."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="replace")
 
 
 class Session:
@@ -78,6 +94,11 @@ class Session:
     def answer(self, expression: str) -> int:
         """Compute and write one expression's result or error; 0 or 1."""
         expression = _without_surrogates(expression)
+        # No collection during an answer: its expression trees and Jacobians are acyclic, and
+        # each full pass would rescan all of them, so the work would grow faster than the
+        # input (x17 time for x10 terms). Cycles left by an error are collected after it.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             self.emit(self.compute(expression))
             return 0
@@ -95,6 +116,9 @@ class Session:
             error = Unsupported(f"jac could not handle this expression ({INTERNAL}: "
                                 f"{type(e).__name__}: {str(e)[:200]})",
                                 hint="please report this expression as a bug")
+        finally:
+            if collecting:
+                gc.enable()
         self.failed = True
         self.report_error(error, expression)
         return 1

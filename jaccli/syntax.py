@@ -39,7 +39,9 @@ def grammar_path() -> str:
 
 
 def _build_parser():
-    from lark import Lark, Transformer, v_args
+    from . import lark_runtime
+    lark_runtime.install()
+    from lark.visitors import Transformer, v_args
 
     @v_args(inline=False)
     class ToExpr(Transformer):
@@ -120,11 +122,8 @@ def _build_parser():
         def transpose(self, c):
             return Expr("transpose", (c[0],), column=c[1].column)
 
-    with open(grammar_path(), encoding="utf-8") as f:
-        text = f.read()
-    # cache=True keeps the LALR tables in a temp file keyed by the grammar's hash: one-shot
-    # runs skip the table construction (about 20 ms) after the first.
-    return Lark(text, parser="lalr", transformer=ToExpr(), maybe_placeholders=False, cache=True)
+    # The LALR tables ship in the package (grammar/generate.py); nothing is cached elsewhere.
+    return lark_runtime.build(grammar_path(), ToExpr())
 
 
 def parser():
@@ -136,6 +135,7 @@ def parser():
 
 def parse(text: str) -> Expr:
     """Parse one expression; raise SyntaxProblem / NameProblem / Unsupported on bad input."""
+    parser()   # first: building it registers Lark's runtime without its grammar compiler
     from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
     if not text.strip():

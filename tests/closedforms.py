@@ -112,7 +112,10 @@ def jac_reads_back(sym: str, values: dict, want: np.ndarray, what: str) -> None:
     """jac itself takes its form as input (default --wrt, as a user would paste it) and its
     `output.value` is the Jacobian: how /work/shared/examples/textbook.py judges soundness."""
     names = set(re.findall(r"[^\W\d]\w*", sym))
-    doc, _ = run(sym, values={k: v for k, v in values.items() if k in names})
+    try:
+        doc, _ = run(sym, values={k: v for k, v in values.items() if k in names})
+    except Exception as e:          # the in-process API raises what the CLI would report
+        raise AssertionError(f"{what}: jac cannot read back {sym!r}: {type(e).__name__}: {e}") from None
     assert "error" not in doc, f"{what}: jac cannot read back {sym!r}: {doc['error']['message']}"
     assert "value" in doc["output"], f"{what}: jac reads back {sym!r} without a value"
     got = np.asarray(doc["output"]["value"], dtype=float)

@@ -1,4 +1,4 @@
-"""A non-editable install finds the grammar.
+"""A non-editable install finds the grammar and its LALR tables.
 
 Builds a wheel from a copy of the source tree, installs it with `pip install --target` into
 an empty directory, and runs jac from there with the source checkout out of sight: the
@@ -68,6 +68,7 @@ def test_wheel_contains_the_grammar(installed):
         names = z.namelist()
         assert "jaccli/grammar/jac.lark" in names
         assert z.read("jaccli/grammar/jac.lark") == (ROOT / "grammar" / "jac.lark").read_bytes()
+        assert z.read("jaccli/grammar/tables.py") == (ROOT / "grammar" / "tables.py").read_bytes()
     assert any(n.endswith("entry_points.txt") for n in names)
 
 
@@ -94,3 +95,17 @@ def test_installed_program_runs(installed, tmp_path):
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert doc["jacobians"][0]["symbolic"] == "x'"
+
+
+@pytest.mark.slow
+def test_installed_package_loads_its_shipped_tables(installed, tmp_path):
+    """The wheel's parser comes from its LALR tables, through Lark's runtime alone."""
+    _, target = installed
+    code = ("import json, sys, jaccli.syntax as s\n"
+            "s.parse('max(0, w@x + b)')\n"
+            "print(json.dumps({'parser': type(s._parser).__name__,\n"
+            "                  'compiler': 'lark.load_grammar' in sys.modules,\n"
+            "                  'pickle': 'pickle' in sys.modules}))\n")
+    p = _run_installed(target, tmp_path, "-c", code)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == {"parser": "TableParser", "compiler": False, "pickle": False}

@@ -1,0 +1,78 @@
+"""The words of a command line, sorted without click: which are our options and which is the
+EXPRESSION (`split`), and, for the command lines users type most, the parameters themselves
+(`common_parameters`), so that a one-shot run need not import click (a fifth of its time).
+
+Only long options exist, so any expression may begin with '-': every word that is not one of
+our options belongs to the EXPRESSION. `common_parameters` answers only when the command line
+is certainly valid and gives exactly what click would pass to the command; for anything else
+(help, version, --save, a missing or extra expression, any value that does not convert) it
+answers None and click takes over, with its own messages and exit statuses.
+"""
+from __future__ import annotations
+
+VALUE_OPTIONS = ("--wrt", "--shape", "--at", "--layout", "--save")
+FLAG_OPTIONS = ("--json", "--help", "--version")
+LAYOUTS = ("numerator", "denominator")
+
+
+def split(args: list[str]) -> tuple[list[str], list[str], str | None]:
+    """(option words, EXPRESSION words, a value option that ended the line without its value).
+
+    Sorting stops at such an option: it is an error, or a shell completing `--wrt <TAB>`."""
+    options, positional = [], []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name = arg.split("=", 1)[0]
+        if arg == "--":
+            positional.extend(args[i + 1:])
+            break
+        if name in VALUE_OPTIONS and "=" in arg or arg in FLAG_OPTIONS:
+            options.append(arg)
+        elif arg in VALUE_OPTIONS:
+            if i + 1 == len(args):
+                return options, positional, arg
+            options.extend(args[i:i + 2])
+            i += 1
+        else:
+            positional.append(arg)
+        i += 1
+    return options, positional, None
+
+
+def common_parameters(args: list[str]) -> dict | None:
+    """The keyword arguments of `jaccli.cli.command` for this command line, or None when click
+    must read it (see the module docstring)."""
+    from .inputs import parse_shape, parse_wrt, split_assignment
+
+    options, positional, dangling = split(args)
+    if dangling or len(positional) != 1:
+        return None
+    given = {name: [] for name in VALUE_OPTIONS}
+    as_json = False
+    words = iter(options)
+    for word in words:
+        if word == "--json":
+            as_json = True
+            continue
+        if word in FLAG_OPTIONS:                 # --help, --version
+            return None
+        name, has_value, value = word.partition("=")
+        given[name].append(value if has_value else next(words))
+    layout = given["--layout"][-1] if given["--layout"] else "numerator"
+    # --save is click's: its path is checked there, and a run that writes an archive needs
+    # the signal handling set up around click's command.
+    if layout not in LAYOUTS or given["--save"]:
+        return None
+    try:
+        wrt = parse_wrt(given["--wrt"]) if given["--wrt"] else None
+        shapes = {}
+        for item in given["--shape"]:
+            name, spec = split_assignment(item, "--shape")
+            shapes[name] = parse_shape(spec)
+        at = [split_assignment(item, "--at") for item in given["--at"]]
+    except ValueError:
+        return None
+    return {"expression": positional[0], "wrt": wrt, "shapes": shapes, "at": at,
+            "layout": layout, "as_json": as_json, "save": None}
+
