@@ -70,7 +70,7 @@ def test_random_command_lines_agree_with_click(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize("argv", [[], ["--help"], ["x", "--version"], ["x", "y"], ["x", "--wrt"],
                                   ["x", "--layout", "bogus"], ["x", "--wrt", "1"],
                                   ["x", "--at", "x=1", "--save", "out.npz"],
-                                  ["x", "--save", "."], ["x", "--shape", "x=0"]])
+                                  ["x", "--save", "."], ["x", "--shape", "x=2n"]])
 def test_help_version_and_errors_are_left_to_click(argv):
     assert common_parameters(argv) is None
 
