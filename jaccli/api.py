@@ -29,6 +29,8 @@ class JacobianResult:
     wrt: str
     jacobian: Jacobian          # in the chosen layout
     value: object = None        # evaluate.DiagonalValue | DenseValue | None
+    check: dict | None = None   # --check: {ok, max_abs_error, points} (check.py)
+    steps: list | None = None   # --steps: the derivation rule by rule (steps.py)
 
 
 @dataclass
@@ -41,6 +43,9 @@ class Result:
     jacobians: list[JacobianResult]
     warnings: list[str] = field(default_factory=list)
     values: dict = field(default_factory=dict)
+    hessians: list[JacobianResult] = field(default_factory=list)    # --hessian (hessian.py)
+    wrt: list = field(default_factory=list)        # the --wrt groups differentiated
+    shapes: dict = field(default_factory=dict)     # the --shape declarations
 
 
 def kind_of(shape) -> str:
@@ -52,12 +57,15 @@ def output_kind(shape) -> str:
     return "row" if len(shape) == 2 and shape[0] == 1 else kind_of(shape)
 
 
-def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numerator") -> Result:
+def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numerator", *,
+            hessian=None, steps: bool = False, check: bool = False) -> Result:
     """Differentiate `text`.
 
     wrt:    list of groups, each a list of names (`--wrt x,y` is one group of two);
             None for every scalar and vector variable of the expression.
     shapes: name -> shape tuple (`--shape`); values: name -> ndarray (`--at`).
+    hessian: groups as for wrt (`--hessian`); steps: record each derivation (`--steps`);
+    check:  compare every Jacobian and Hessian with finite differences (`--check`).
     """
     assert layout in LAYOUTS
     shapes = dict(shapes or {})
@@ -90,10 +98,22 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
             j = j.T
         results.append(JacobianResult(",".join(group), j))
 
+    if steps:
+        from .steps import derivation_steps
+        for group, jr in zip(wrt, results):
+            jr.steps = derivation_steps(typed, group, variable_shapes, layout)
     variables = {n: variable_shapes[n] for n in names_in_expression + list(dict.fromkeys(extra))}
-    result = Result(text, layout, typed, typed.shape, variables, results, warnings, values)
+    result = Result(text, layout, typed, typed.shape, variables, results, warnings, values,
+                    wrt=wrt, shapes=shapes)
+    if hessian:
+        from .hessian import hessians
+        result.hessians = hessians(result, derivation, hessian)
     if values:
         _evaluate(result)
+    if check:
+        from .check import check_result
+        check_result(result, lambda sampled: compute(text, wrt, shapes, sampled, layout,
+                                                     hessian=hessian))
     return result
 
 
@@ -131,7 +151,7 @@ def _evaluate(result: Result) -> None:
         ev(result.tree)   # f itself, so a domain error (log of a negative) is a warning too
     except NotEvaluable:
         pass              # a variable without a value: f has no numbers to check
-    for jr in result.jacobians:
+    for jr in result.jacobians + result.hessians:
         try:
             jr.value = ev.jacobian(jr.jacobian)
         except NotEvaluable:

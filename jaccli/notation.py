@@ -47,7 +47,10 @@ def format_number(v: float) -> str:
     return repr(v)
 
 
-def _name(text: str, style: Style) -> str:
+def _name(text: str, style: Style, shape=()) -> str:
+    """In LaTeX, vectors and matrices are bold (the papers' x, W) and long names upright."""
+    if style.latex and shape:
+        return r"\mathbf{" + text.replace("_", r"\_") + "}"
     if style.latex and len(text) > 1 and text.isascii():
         return r"\mathrm{" + text.replace("_", r"\_") + "}"
     return text
@@ -83,7 +86,7 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
         text = format_number(e.value)
         return text, (UNARY if text.startswith("-") else ATOM)
     if op == "var":
-        return _name(e.value, s), ATOM
+        return _name(e.value, s, e.shape), ATOM
     if op == "dim":
         text = str(e.value)
         return text, (ATOM if text.isalnum() else MUL)

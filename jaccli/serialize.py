@@ -64,6 +64,10 @@ def jacobian_entry(jr, result: Result) -> dict:
                 entry["diag"] = _listed(d)
             elif "note" not in entry:
                 entry["note"] = "the diagonal has more than 10^5 entries: use --save FILE.npz"
+    if jr.check is not None:
+        entry["check"] = dict(jr.check)
+    if jr.steps is not None:
+        entry["steps"] = [dict(step) for step in jr.steps]
     return entry
 
 
@@ -80,6 +84,8 @@ def to_dict(result: Result) -> dict:
         "variables": {n: {"kind": kind_of(s), "shape": _shape(s)} for n, s in result.variables.items()},
         "jacobians": [jacobian_entry(jr, result) for jr in result.jacobians],
     }
+    if result.hessians:
+        doc["hessians"] = [jacobian_entry(h, result) for h in result.hessians]
     if result.warnings:
         doc["warnings"] = list(result.warnings)
     return doc
