@@ -101,13 +101,13 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
     if steps:
         from .steps import derivation_steps
         for group, jr in zip(wrt, results):
-            jr.steps = derivation_steps(typed, group, variable_shapes, layout)
+            jr.steps = derivation_steps(typed, group, variable_shapes, layout, jr.jacobian)
     variables = {n: variable_shapes[n] for n in names_in_expression + list(dict.fromkeys(extra))}
     result = Result(text, layout, typed, typed.shape, variables, results, warnings, values,
                     wrt=wrt, shapes=shapes)
     if hessian:
         from .hessian import hessians
-        result.hessians = hessians(result, derivation, hessian)
+        result.hessians = [JacobianResult(w, h) for w, h in hessians(result, derivation, hessian)]
     if values:
         _evaluate(result)
     if check:

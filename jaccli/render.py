@@ -332,6 +332,10 @@ class JacobianView:
         j, value = self.item.jacobian, self.item.value
         if getattr(value, "too_large", False):      # shape only: no numbers to draw
             value = None
+        if getattr(self.item, "steps", None):      # --steps: the derivation, then its answer
+            from .explain import StepsView
+            yield StepsView(self.item, self.result)
+            yield Text("")
         head = Text(self.label(), style=LABEL)
         head.append(" = ")
         head.append(j.form(UNICODE), style=FORM)
@@ -349,8 +353,20 @@ class JacobianView:
             kind.append(", " if why.startswith("not ") else ": ")
             kind.append(why, style=WHY if diagonal else NOTE)
         yield from _wrap(kind, console, options)
+        if getattr(self.item, "check", None) is not None:     # --check: one line
+            from .explain import check_line
+            yield from _wrap(check_line(self.item.check), console, options)
         if not scalar:
             yield MatrixView(jacobian=j, value=value)
+
+
+class HessianView(JacobianView):
+    """`∂²f/∂x∂xᵀ = closed form` (--hessian), drawn as a Jacobian is."""
+
+    def label(self) -> str:
+        wrt = self.item.wrt
+        x = wrt if "," not in wrt else f"({', '.join(wrt.split(','))})"
+        return f"∂²f/∂{x}∂{x}ᵀ"
 
 
 class ResultView:
@@ -394,7 +410,8 @@ class ResultView:
         yield from _wrap(layout, console, options)
 
     def footnotes(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        forms = " ".join(jr.jacobian.form(UNICODE) for jr in self.result.jacobians)
+        forms = " ".join(jr.jacobian.form(UNICODE) for jr in self.result.jacobians
+                         + list(getattr(self.result, "hessians", ())))
         for marker, text in _HELPERS:
             if marker in forms:
                 yield from _wrap(Text(text, style=NOTE), console, options, first="", rest=INDENT)
@@ -434,6 +451,9 @@ class ResultView:
         for item in self.result.jacobians:
             yield Text("")
             yield JacobianView(result=self.result, item=item)
+        for item in getattr(self.result, "hessians", ()):
+            yield Text("")
+            yield HessianView(result=self.result, item=item)
         notes = list(self.footnotes(console, options))
         if notes:
             yield Text("")

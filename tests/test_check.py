@@ -1,0 +1,111 @@
+"""--check: finite differences that pass correct Jacobians and Hessians, fail wrong ones
+(a rule broken on purpose), stay away from kinks, and agree with the test oracle."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jaccli import check as C
+from jaccli import rules
+from jaccli.api import compute
+
+from oracle import hazard, numeric_jacobian
+from runjac import one, session
+
+CASES = [
+    ("max(0, w@x + b)", ["w", "b"], {"b": "scalar"}),
+    ("mean((y - max(0, X @ w + b))^2)", ["w"], {"b": "scalar"}),
+    ("sum(abs(x) * relu(y - x))", ["x,y"], {}),
+    ("softmax(W @ x)", ["x"], {"W": "2x3"}),
+    ("log(sum(exp(x))) + norm(x)", ["x"], {}),
+    ("sqrt(x) / (1 + x^2)", ["x"], {}),
+    ("min(x, y) * tan(x)", ["x", "y"], {}),
+    ("sum(tanh(W @ x))", ["W"], {}),
+    ("x' @ A @ x", ["x", "A"], {}),
+    ("[3*x^2*y, 2*x + y^8]", ["x,y"], {"x": "scalar", "y": "scalar"}),
+]
+
+
+def _compute(text, wrt, shapes, layout="numerator", values=None, hessian=None):
+    from jaccli.inputs import parse_shape
+    declared = {n: parse_shape(s) for n, s in shapes.items()}
+    return compute(text, [w.split(",") for w in wrt], declared, values, layout,
+                   hessian=hessian, check=True)
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+@pytest.mark.parametrize("text, wrt, shapes", CASES, ids=[c[0] for c in CASES])
+def test_correct_jacobians_pass_at_random_points(text, wrt, shapes, layout):
+    r = _compute(text, wrt, shapes, layout)
+    for jr in r.jacobians:
+        assert jr.check["ok"] is True, (jr.wrt, jr.check)
+        assert jr.check["points"] == C.POINTS and jr.check["seed"] == C.SEED
+        assert 0 <= jr.check["max_abs_error"] < 1e-4
+
+
+@pytest.mark.parametrize("text, wrt, shapes", CASES, ids=[c[0] for c in CASES])
+def test_random_points_stay_away_from_kinks_by_the_oracle(text, wrt, shapes):
+    r = _compute(text, wrt, shapes)
+    points = C.random_points(r)
+    assert len(points) == C.POINTS
+    for values in points:
+        assert hazard(text, values) >= C.MARGIN * 0.999
+    again = C.random_points(r)                   # seeded: the same points every run
+    assert all(np.array_equal(p[n], q[n]) for p, q in zip(points, again) for n in p)
+
+
+def test_max_abs_error_matches_an_independent_difference():
+    values = {"w": np.array([0.3, -1.2, 2.0]), "x": np.array([1.0, 0.5, -0.7]), "b": np.array(0.4)}
+    r = compute("sin(w * x) @ x + b^2", [["w"], ["b"]], {}, values, "numerator", check=True)
+    for jr in r.jacobians:
+        want = np.max(np.abs(jr.value.dense() - numeric_jacobian("sin(w * x) @ x + b^2", values, [jr.wrt])))
+        assert jr.check["points"] == 1 and "seed" not in jr.check
+        assert abs(jr.check["max_abs_error"] - want) < 1e-7
+
+
+def test_given_values_on_a_kink_accept_the_side_jac_takes():
+    values = {"x": np.array([0.0, 1.0, -2.0])}
+    r = compute("relu(x) + max(x, 0)", [["x"]], {}, values, "numerator", check=True)
+    assert r.jacobians[0].check["ok"] is True
+
+
+def _broken_sin(node, u):
+    return rules.E.call("sin", u)      # the wrong derivative: sin' = sin
+
+
+def test_a_wrong_rule_fails_the_check_and_the_run(monkeypatch):
+    monkeypatch.setitem(rules.UNARY, "sin", _broken_sin)
+    status, doc, err = one("sum(sin(x))", wrt=["x"], check=True)
+    assert status == 1
+    assert doc["jacobians"][0]["check"]["ok"] is False
+    assert doc["jacobians"][0]["check"]["max_abs_error"] > 0.01
+    assert "check: FAILED" in err
+    s, out, _ = session(as_json=False, wrt=["x"], at=["x=1,2"], check=True)
+    assert s.one("sum(sin(x))") == 1
+    assert "check: FAILED" in out.getvalue()
+
+
+def test_a_wrong_hessian_fails(monkeypatch):
+    status, doc, _ = one("sum(sin(x))", wrt=["x"], hessian=[["x"]], check=True)
+    assert status == 0 and doc["hessians"][0]["check"]["ok"] is True
+    # Break the second derivative only: cos' = sin (instead of -sin).
+    monkeypatch.setitem(rules.UNARY, "cos", lambda node, u: rules.E.call("sin", u))
+    status, doc, _ = one("sum(sin(x))", wrt=["x"], hessian=[["x"]], check=True)
+    assert status == 1
+    assert doc["jacobians"][0]["check"]["ok"] is True
+    assert doc["hessians"][0]["check"]["ok"] is False
+
+
+def test_terminal_verdict_and_status_zero_when_fine():
+    s, out, _ = session(as_json=False, wrt=["w"], check=True)
+    assert s.one("w @ x") == 0
+    lines = [line for line in out.getvalue().splitlines() if "check:" in line]
+    assert len(lines) == 1 and "check: ok" in lines[0] and "3 random points" in lines[0]
+
+
+def test_no_safe_point_is_reported_not_failed():
+    # log(-x^2 - 1) is never defined: no random point works, and jac says so.
+    status, doc, err = one("log(-(x^2) - 1)", wrt=["x"], shapes={"x": "scalar"}, check=True)
+    assert status == 0
+    assert doc["jacobians"][0]["check"]["ok"] is None
+    assert "--check" in err
