@@ -13,7 +13,7 @@ from . import expr as E
 from . import jacobians as J
 from . import rules
 from .derive import Derivation
-from .errors import ShapeProblem, Unsupported
+from .errors import NameProblem, ShapeProblem, Unsupported
 from .expr import Expr
 
 
@@ -31,8 +31,13 @@ def gradient_expr(j: J.Jacobian, n) -> Expr:
         return E.add(*(_as_vector(gradient_expr(t, n), n) for t in j.terms))
     if isinstance(j, J.Product):
         return _row_times(j.factors)
-    raise Unsupported(f"jac cannot yet differentiate the gradient {j.form()} again",
-                      hint="ask for the Hessian with respect to a vector or scalar variable")
+    raise _not_yet(j)
+
+
+def _not_yet(j: J.Jacobian) -> Unsupported:
+    return Unsupported(f"jac cannot yet differentiate the gradient {j.form()} again (a matrix "
+                       "variable's gradient needs an outer product, which closed forms cannot "
+                       "write yet)", hint="ask for the Hessian with respect to vectors and scalars")
 
 
 def _as_vector(e: Expr, n) -> Expr:
@@ -53,9 +58,7 @@ def _row_times(factors) -> Expr:
         elif isinstance(f, J.Matrix):
             v = E.matmul(v, f.m)
         else:
-            raise Unsupported(f"jac cannot yet differentiate the gradient {J.Product(factors).form()} "
-                              "again", hint="ask for the Hessian with respect to a vector or "
-                              "scalar variable")
+            raise _not_yet(J.Product(factors))
     return v
 
 
@@ -70,7 +73,10 @@ def hessians(result, derivation: Derivation, groups) -> list[tuple[str, J.Jacobi
     for group in groups:
         for name in group:
             if name not in shapes:
-                raise ShapeProblem(f"--hessian {name}: {name} is not a variable of the expression")
+                from .report import did_you_mean
+                guess = did_you_mean(name, list(shapes))
+                raise NameProblem(f"--hessian {name}: {name} is not a variable of the expression",
+                                  hint=guess or "name one of: " + ", ".join(shapes))
         gradients = {}
         for name in group:
             n = rules.size(shapes[name])

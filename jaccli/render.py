@@ -328,6 +328,9 @@ class JacobianView:
         wrt = self.item.wrt
         return f"∂f/∂{wrt}" if "," not in wrt else f"∂f/∂({', '.join(wrt.split(','))})"
 
+    def why(self) -> str | None:
+        return _why(self.item.jacobian, self.item.wrt, self.result)
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         j, value = self.item.jacobian, self.item.value
         if getattr(value, "too_large", False):      # shape only: no numbers to draw
@@ -346,7 +349,7 @@ class JacobianView:
         yield from _wrap(head, console, options, first="", rest=INDENT)
         kind = Text()
         words = kind_words(j)
-        why = _why(j, self.item.wrt, self.result)
+        why = self.why()
         diagonal = j.diagonal and not scalar and j.structure != "zero"
         kind.append(words, style=DIAGONAL if diagonal else "italic")
         if why:
@@ -367,6 +370,14 @@ class HessianView(JacobianView):
         wrt = self.item.wrt
         x = wrt if "," not in wrt else f"({', '.join(wrt.split(','))})"
         return f"∂²f/∂{x}∂{x}ᵀ"
+
+    def why(self) -> str | None:
+        j, x = self.item.jacobian, self.item.wrt
+        if j.structure in ("identity", "scaled_identity", "diagonal"):
+            return f"each ∂f/∂{x}ᵢ depends on {x}ᵢ alone"
+        if j.structure == "zero":
+            return f"f is linear in {x}"
+        return None
 
 
 class ResultView:
