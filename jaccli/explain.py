@@ -28,10 +28,15 @@ class StepsView:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = max(20, options.max_width - 6)
         wrt = self.item.wrt
-        title = Text(f"Derivation of ∂f/∂{wrt}", style="bold cyan")
+        x = wrt if "," not in wrt else f"({', '.join(wrt.split(','))})"
+        title = Text(f"Derivation of ∂f/∂{x}", style="bold cyan")
         title.append(" (numerator layout, one intermediate variable per operation)", style="dim")
         yield title
+        current = None
         for k, step in enumerate(self.item.steps, 1):
+            if step.get("wrt", current) != current:       # a --wrt x,y group: one walk per name
+                current = step["wrt"]
+                yield Text(f"{INDENT}with respect to {current}:", style="cyan")
             head = Text(f"{k}. ", style="bold")
             head.append(step["expression"], style="bold")
             yield from _lines(head, console, width, INDENT, INDENT + "   ")

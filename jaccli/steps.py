@@ -53,9 +53,9 @@ def rule_name(node: Expr, through: tuple) -> str:
             args[i].shape == () for i in through):
         name = "scalar expansion: a scalar operand broadcast, its Jacobian a column"
     elif op in ("add", "mul", "div", "pow"):
-        word = {"add": "sum", "mul": "product (Hadamard)", "div": "quotient", "pow": "power"}[op]
-        name = (f"element-wise {word}: diagonal" if node.shape != ()
-                else f"scalar {word} rule")
+        word = {"add": "sum", "mul": "product", "div": "quotient", "pow": "power"}[op]
+        name = (f"element-wise {word}{' (Hadamard)' * (op == 'mul')}: diagonal"
+                if node.shape != () else f"scalar {word} rule")
     elif op == "neg":
         name = "negation: -I" if node.shape != () else "scalar negation: -1"
     else:    # the element-wise functions
@@ -73,7 +73,7 @@ def simplification(a: J.Jacobian, b: J.Jacobian, out: J.Jacobian) -> str | None:
     if isinstance(b, J.Identity):
         return None                     # ∂x/∂x = I: nothing to simplify
     if isinstance(a, J.Identity):
-        return "I · J = J"
+        return "1 · J = J" if a.rows == 1 else "I · J = J"
     if isinstance(b, J.Product):        # a meets the first factor of b
         b = b.factors[0]
     if isinstance(a, J.Row) and isinstance(b, J.Diagonal):
@@ -142,6 +142,9 @@ class _Walk:
         x, me = self.name, self.label_text(node)
         through = self.paths[node][x]
         local_node = self.placeholder(node)
+        if node.op == "vector":                    # one row per entry, as derive.py stacks them
+            self.stack_rows(node, local_node)
+            return
         terms, locals_, chain, named = [], [], [], []
         for i in through:
             arg = node.args[i]
@@ -150,8 +153,8 @@ class _Walk:
             arg_text = arg.value if arg.op == "var" else self.labels[arg].value
             locals_.append(f"∂{me}/∂{arg_text} = {local.form(UNICODE)}")
             product = J.jmul(local, below)
-            if arg.op != "var":
-                chain.append(f"{_paren(local)} · {_paren(below)}")
+            # ∂x/∂x = I: a direct path contributes its local Jacobian alone
+            chain.append(_paren(local) if arg.op == "var" else f"{_paren(local)} · {_paren(below)}")
             name = simplification(local, below, product)
             if name:
                 named.append(name)
@@ -166,11 +169,27 @@ class _Walk:
             "result": f"∂{me}/∂{x} = {out.form(UNICODE)}",
             "symbolic": out.form(),
         }
-        if chain:
+        if any(node.args[i].op != "var" for i in through) or len(through) > 1:
             step["chain"] = f"∂{me}/∂{x} = " + " + ".join(chain)
         if named:
             step["simplifications"] = list(dict.fromkeys(named))
         self.steps.append(step)
+
+
+    def stack_rows(self, node: Expr, local_node: Expr) -> None:
+        x, me = self.name, self.label_text(node)
+        rows = [self.jacobians[a] if a in self.jacobians else
+                J.Identity(self.n) if a.op == "var" and a.value == x else J.Zero(1, self.n)
+                for a in node.args]
+        out = J.vstack(rows)
+        self.jacobians[node] = out
+        self.steps.append({
+            "variable": me,
+            "expression": f"{me} = {show(local_node, UNICODE)}",
+            "rule": _FUNCTION_RULES["vector"],
+            "result": f"∂{me}/∂{x} = {out.form(UNICODE)}",
+            "symbolic": out.form(),
+        })
 
 
 def _paren(j: J.Jacobian) -> str:
