@@ -44,8 +44,6 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     values: dict = field(default_factory=dict)
     hessians: list[JacobianResult] = field(default_factory=list)    # --hessian (hessian.py)
-    wrt: list = field(default_factory=list)        # the --wrt groups differentiated
-    shapes: dict = field(default_factory=dict)     # the --shape declarations
 
 
 def kind_of(shape) -> str:
@@ -103,8 +101,7 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
         for group, jr in zip(wrt, results):
             jr.steps = derivation_steps(typed, group, variable_shapes, layout, jr.jacobian)
     variables = {n: variable_shapes[n] for n in names_in_expression + list(dict.fromkeys(extra))}
-    result = Result(text, layout, typed, typed.shape, variables, results, warnings, values,
-                    wrt=wrt, shapes=shapes)
+    result = Result(text, layout, typed, typed.shape, variables, results, warnings, values)
     if hessian:
         from .hessian import hessians
         result.hessians = [JacobianResult(w, h) for w, h in hessians(result, derivation, hessian)]

@@ -97,3 +97,16 @@ def test_importing_jaccli_stays_light():
             "if m in sys.modules]; print(heavy); assert not heavy; "
             "from jaccli import jacobian; assert 'jaccli.notebook' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_hessian_check_and_steps_through_the_api():
+    x = np.array([0.5, -1.0, 2.0])
+    r = jacobian("sum(x^3)", wrt="x", values={"x": x}, hessian="x", check=True, steps=True)
+    h = r.hessian("x")
+    assert h.structure == "diagonal" and isinstance(h.value, np.ndarray)
+    np.testing.assert_allclose(h.diag, 6 * x)
+    assert r.ok and r["x"].check["ok"] and h.check["ok"]
+    assert r["x"].steps[-1]["symbolic"] == r["x"].symbolic
+    assert "∂²f/∂x" in r._repr_markdown_() and "check: ok" in r._repr_markdown_()
+    with pytest.raises(KeyError):
+        r.hessian("y")

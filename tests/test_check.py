@@ -109,3 +109,20 @@ def test_no_safe_point_is_reported_not_failed():
     assert status == 0
     assert doc["jacobians"][0]["check"]["ok"] is None
     assert "--check" in err
+
+
+def test_long_vectors_are_checked_on_a_sample_of_columns(monkeypatch):
+    calls = []
+    real = C._f
+    monkeypatch.setattr(C, "_f", lambda tree, values: calls.append(1) or real(tree, values))
+    status, doc, _ = one("x * y", wrt=["x"], shapes={"x": "200000"}, check=True)
+    assert status == 0 and doc["jacobians"][0]["check"]["ok"] is True
+    # WORK bounds the numbers differenced: f is evaluated at most twice per sampled column.
+    per_point = max(10, C.WORK // (2 * 2 * 200000))
+    assert len(calls) <= C.POINTS * (2 * per_point + 1)
+
+
+def test_a_jacobian_too_large_to_compute_is_not_checked_and_says_so():
+    status, doc, err = one("W @ x", wrt=["W"], shapes={"W": "3000x3000"}, check=True)
+    assert status == 0
+    assert doc["jacobians"][0]["check"]["ok"] is None and "too large" in err
