@@ -279,6 +279,10 @@ def _sample(result, bound: dict, rng) -> dict | None:
     return None
 
 
+def _whole_nonnegative(e) -> bool:
+    return e.op == "num" and e.value == int(e.value) and e.value >= 0
+
+
 def hazard(tree, values: dict) -> float:
     """The smallest distance to a kink or a domain edge among f's subexpressions at `values`
     (0 when f is not finite there); inf when there are none."""
@@ -307,10 +311,10 @@ def hazard(tree, values: dict) -> float:
                 d = np.abs(args[1])
             elif op == "tan":
                 d = np.abs(np.cos(args[0]))
-            elif op == "pow" and not (node.args[1].op == "num" and node.args[1].value == int(node.args[1].value)
-                                      and node.args[1].value >= 0):
-                d = np.abs(args[0]) if node.args[1].op == "num" and node.args[1].value == int(
-                    node.args[1].value) else np.asarray(args[0])
+            elif op == "pow" and not _whole_nonnegative(node.args[1]):
+                # a fractional power needs a positive base; a negative whole one, a nonzero base
+                whole = node.args[1].op == "num" and node.args[1].value == int(node.args[1].value)
+                d = np.abs(args[0]) if whole else np.asarray(args[0])
             else:
                 continue
             d = np.asarray(d, dtype=float)

@@ -150,7 +150,8 @@ def _wrt(ctx, param, items):
                    "latex_fragment).")
 @click.option("--emit", type=click.Choice(["numpy"]), metavar="numpy",
               help="Print a self-contained Python module (NumPy only) that computes the "
-                   "Jacobians; run it as a script to test it against finite differences.")
+                   "Jacobians; run it as a script to test it against finite differences "
+                   "(with --json: the key numpy_module).")
 @click.version_option(__version__, "--version", prog_name="jac")
 @click.help_option("--help")
 def command(expression, wrt, shapes, at, layout, as_json, save, steps, check, hessian, latex,

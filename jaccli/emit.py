@@ -99,7 +99,8 @@ EXPRESSIONS = {
     "diag": lambda p, e, a: f"np.diag({a})",
     "kron": lambda p, e, a, b: f"np.kron({a}, {b})",
     "outer": lambda p, e, a, b: f"np.outer({a}, {b})",
-    "commutation": lambda p, e, *a: f"_commutation({p.size(e.value[0])}, {p.size(e.value[1])})",
+    "commutation": lambda p, e, *a: (f"_commutation(int({a[0]}), int({a[1]}))" if a else
+                                     f"_commutation({p.size(e.value[0])}, {p.size(e.value[1])})"),
 }
 
 _HELPERS = '''

@@ -115,6 +115,9 @@ class Session:
             if self.latex:
                 from .latex import fragment
                 doc["latex_fragment"] = fragment(result)
+            if self.emit_as:
+                from .emit import module_text
+                doc["numpy_module"] = module_text(result)
             self._write_json(doc)
         elif self.emit_as:
             from .emit import module_text

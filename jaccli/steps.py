@@ -58,9 +58,11 @@ def rule_name(node: Expr, through: tuple) -> str:
                 if node.shape != () else f"scalar {word} rule")
     elif op == "neg":
         name = "negation: -I" if node.shape != () else "scalar negation: -1"
-    else:    # the element-wise functions
+    elif op in E.ELEMENTWISE_FUNCTIONS:
         name = ("element-wise function: ∂f(u)/∂u = diag(f'(u)), diagonal" if node.shape != ()
                 else "scalar derivative")
+    else:
+        name = f"the rule for {op}"
     if len(through) > 1:
         name += "; total derivative: the terms of every path add up"
     return name

@@ -143,3 +143,9 @@ def test_cli_prints_the_module():
     s, out, _ = session(as_json=False, wrt=["w"], emit="numpy")
     assert s.one("w @ x") == 0
     assert out.getvalue().startswith('"""Jacobians of f = w @ x')
+
+
+def test_json_carries_the_module():
+    from runjac import one
+    status, doc, _ = one("w @ x", wrt=["w"], emit="numpy")
+    assert status == 0 and doc["numpy_module"].startswith('"""Jacobians of f = w @ x')
