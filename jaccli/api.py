@@ -12,7 +12,8 @@ from . import sizes
 from .derive import Derivation
 from .errors import ShapeProblem, Unsupported
 from .expr import Expr, describe_shape
-from .jacobians import Jacobian, hstack
+from .algebra import Algebra
+from .jacobians import Jacobian, hstack, simplified
 from .report import did_you_mean, nearest
 from .shapes import infer
 from .syntax import parse
@@ -29,6 +30,10 @@ class JacobianResult:
     wrt: str
     jacobian: Jacobian          # in the chosen layout
     value: object = None        # evaluate.DiagonalValue | DenseValue | None
+    # For a scalar f and one matrix W: ∂f/∂W with W's own shape (None otherwise, or when
+    # the Jacobian has no matrix form), as deep-learning code uses it.
+    gradient: Expr | None = None
+    gradient_shape: tuple | None = None
     check: dict | None = None   # --check: {ok, max_abs_error, points} (check.py)
     steps: list | None = None   # --steps: the derivation rule by rule (steps.py)
 
@@ -43,6 +48,7 @@ class Result:
     jacobians: list[JacobianResult]
     warnings: list[str] = field(default_factory=list)
     values: dict = field(default_factory=dict)
+    output_value: object = None  # f's own value at the given values (ndarray or float)
     hessians: list[JacobianResult] = field(default_factory=list)    # --hessian (hessian.py)
 
 
@@ -89,22 +95,29 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
     derivation = Derivation(typed)
     _check_work(derivation, sum(len(group) for group in wrt))
     results = []
+    algebra = Algebra()
     for group in wrt:
-        blocks = [derivation.jacobian(n, variable_shapes[n]) for n in group]
+        blocks = [simplified(derivation.jacobian(n, variable_shapes[n]), algebra) for n in group]
         j = hstack(blocks)
+        jr = JacobianResult(",".join(group), j)
+        if typed.shape == () and len(group) == 1 and len(variable_shapes[group[0]]) == 2:
+            jr.gradient_shape = variable_shapes[group[0]]
+            jr.gradient = matrix_gradient(j, jr.gradient_shape)
         if layout == "denominator":
-            j = j.T
-        results.append(JacobianResult(",".join(group), j))
+            jr.jacobian = j.T
+        results.append(jr)
 
     if steps:
         from .steps import derivation_steps
         for group, jr in zip(wrt, results):
-            jr.steps = derivation_steps(typed, group, variable_shapes, layout, jr.jacobian)
+            jr.steps = derivation_steps(typed, group, variable_shapes, layout, jr.jacobian,
+                                        algebra)
     variables = {n: variable_shapes[n] for n in names_in_expression + list(dict.fromkeys(extra))}
     result = Result(text, layout, typed, typed.shape, variables, results, warnings, values)
     if hessian:
         from .hessian import hessians
-        result.hessians = [JacobianResult(w, h) for w, h in hessians(result, derivation, hessian)]
+        result.hessians = [JacobianResult(w, h)
+                           for w, h in hessians(result, derivation, hessian, algebra)]
     if values:
         _evaluate(result)
     if check:
@@ -112,6 +125,18 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
         check_result(result, lambda sampled: compute(text, wrt, shapes, sampled, layout,
                                                      hessian=hessian))
     return result
+
+
+def matrix_gradient(j: Jacobian, shape: tuple):
+    """∂f/∂W shaped like W from the 1 x pq row of a scalar f: the matrix G with vec(G) = row."""
+    from . import jacobians as J
+    from .expr import zeros
+
+    if isinstance(j, J.Zero):
+        return zeros(shape)
+    if isinstance(j, J.Row):
+        return J.unvec(j.v, *shape)
+    return None
 
 
 def _check_work(derivation: Derivation, names: int) -> None:
@@ -145,9 +170,10 @@ def _evaluate(result: Result) -> None:
             result.warnings.append(f"the value of {name} is not finite everywhere (NaN or infinity)")
     ev = Evaluator(result.values)
     try:
-        ev(result.tree)   # f itself, so a domain error (log of a negative) is a warning too
+        # f itself: its value is part of the answer, and a domain error is a warning too
+        result.output_value = ev(result.tree)
     except NotEvaluable:
-        pass              # a variable without a value: f has no numbers to check
+        pass              # a variable without a value: f has no numbers
     for jr in result.jacobians + result.hessians:
         try:
             jr.value = ev.jacobian(jr.jacobian)

@@ -41,6 +41,8 @@ def _matmul(p, e: Expr, a: str, b: str) -> str:
         return f"np.dot({a}, {b})"
     if e.shape == ():                    # a row times a vector: one number
         return f"np.reshape({a} @ {b}, -1)[0]"
+    if len(e.args[0].shape) == 1 and len(e.shape) == 2:       # u @ v': the outer product
+        return f"np.outer({a}, {b})"
     return f"({a} @ {b})"
 
 
@@ -97,8 +99,7 @@ EXPRESSIONS = {
     # Matrix-calculus helpers, for closed forms that use them as expression nodes.
     "eye": lambda p, e, *a: f"np.eye({p.size(e.shape[0])})",
     "diag": lambda p, e, a: f"np.diag({a})",
-    "kron": lambda p, e, a, b: f"np.kron({a}, {b})",
-    "outer": lambda p, e, a, b: f"np.outer({a}, {b})",
+    "kron": lambda p, e, a, b: f"_kron({a}, {b})",
     "commutation": lambda p, e, *a: (f"_commutation(int({a[0]}), int({a[1]}))" if a else
                                      f"_commutation({p.size(e.value[0])}, {p.size(e.value[1])})"),
 }
@@ -124,6 +125,13 @@ def _softmax(x):
 def _full(v, n):
     """v (a scalar, or n numbers in any shape) as a vector of length n."""
     return np.broadcast_to(np.reshape(np.asarray(v, dtype=float), -1), (n,))
+
+
+def _kron(a, b):
+    """The Kronecker product, a vector taken as a column."""
+    a, b = (np.asarray(x, dtype=float) for x in (a, b))
+    a, b = (x.reshape(-1, 1) if x.ndim == 1 else np.atleast_2d(x) for x in (a, b))
+    return np.kron(a, b)
 
 
 def _commutation(m, n):

@@ -122,6 +122,14 @@ _BINARY = {
 }
 
 
+def to_float(v) -> float:
+    """An exact number as a float; one too large for a float is an infinity."""
+    try:
+        return float(v)
+    except OverflowError:
+        return float("inf") if v > 0 else float("-inf")
+
+
 def _size(s) -> int:
     if not sizes.is_concrete(s):
         raise NotEvaluable(f"size {s} is symbolic")
@@ -177,10 +185,11 @@ class Evaluator:
     def _eval(self, e: Expr, args: list):
         op = e.op
         if op == "num":
-            if not np.isfinite(e.value):
+            value = to_float(e.value)
+            if not np.isfinite(value):
                 self.warnings.append(f"a number in the expression or its derivative is "
-                                     f"{e.value} (beyond the floating-point range)")
-            return e.value
+                                     f"{ascii_form(e)} (beyond the floating-point range)")
+            return value
         if op == "var":
             if e.value not in self.values:
                 raise NotEvaluable(f"{e.value} has no value")
@@ -204,9 +213,27 @@ class Evaluator:
         elif op in _BINARY:
             out = _BINARY[op](args[0], args[1])
         elif op == "matmul":
-            out = np.matmul(args[0], args[1])
+            a, b = args
+            if np.ndim(a) == 1 and len(e.shape) == 2:          # u @ v': the outer product
+                a = np.reshape(a, (-1, 1))
+            out = np.matmul(a, b)
             if e.shape == () and np.ndim(out) == 1:
                 out = out[0]
+        elif op == "eye":
+            n = _size(e.value)
+            _budget(n, n)
+            out = np.eye(n)
+        elif op == "diag":
+            d = np.asarray(args[0], dtype=float)
+            _budget(d.size, d.size)
+            out = np.diag(d)
+        elif op == "kron":
+            a, b = (np.asarray(x, dtype=float) for x in args)
+            a, b = (x.reshape(-1, 1) if x.ndim == 1 else np.atleast_2d(x) for x in (a, b))
+            _budget(a.size, b.size)
+            out = np.kron(a, b)
+        elif op == "commutation":
+            out = commutation_matrix(_size(e.value[0]), _size(e.value[1]))
         elif op == "transpose":
             a = np.asarray(args[0], dtype=float)
             if a.ndim == 1:
@@ -281,12 +308,7 @@ class Evaluator:
             _budget(rows, cols)
             return DenseValue(np.kron(_dense(a), _dense(b)))
         if isinstance(j, J.Commutation):
-            _budget(rows, cols)
-            m, n = j.m, j.n
-            k = np.zeros((rows, cols))
-            i, jj = np.divmod(np.arange(rows), n)     # entry (i, j) of A sits at i*n + j
-            k[jj * m + i, i * n + jj] = 1.0
-            return DenseValue(k)
+            return DenseValue(commutation_matrix(_size(j.m), _size(j.n)))
         if isinstance(j, J.Sum):
             out = self._jacobian(j.terms[0])
             for t in j.terms[1:]:
@@ -299,6 +321,15 @@ class Evaluator:
             blocks = [_dense(self._jacobian(b)) for b in j.blocks]
             return DenseValue(np.hstack(blocks) if j.axis == "h" else np.vstack(blocks))
         raise AssertionError(type(j))
+
+
+def commutation_matrix(m: int, n: int) -> np.ndarray:
+    """K with vec(Aᵀ) = K vec(A) for an m x n matrix A, row-major vec."""
+    _budget(m * n, m * n)
+    k = np.zeros((m * n, m * n))
+    i, j = np.divmod(np.arange(m * n), n)     # entry (i, j) of A sits at i*n + j
+    k[j * m + i, i * n + j] = 1.0
+    return k
 
 
 def _dense(v) -> np.ndarray:

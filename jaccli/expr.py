@@ -12,6 +12,8 @@ differentiated again.
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
 from . import sizes
 from .errors import ShapeProblem
 
@@ -20,12 +22,17 @@ ELEMENTWISE_FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sig
 BINARY_FUNCTIONS = ("max", "min", "dot")
 REDUCTIONS = ("sum", "mean", "norm", "logsumexp")
 VECTOR_FUNCTIONS = ("softmax",)
-FUNCTIONS = ELEMENTWISE_FUNCTIONS + BINARY_FUNCTIONS + REDUCTIONS + VECTOR_FUNCTIONS
+# The helpers closed forms are printed with, so that every printed form reads back in.
+# diag, vec and kron take expressions; the sized ones take sizes (how many arguments).
+FORM_FUNCTIONS = ("diag", "vec", "kron")
+SIZED = {"eye": (1,), "ones": (1, 2), "zeros": (1, 2), "commutation": (2,)}
+FUNCTIONS = ELEMENTWISE_FUNCTIONS + BINARY_FUNCTIONS + REDUCTIONS + VECTOR_FUNCTIONS + \
+    FORM_FUNCTIONS + tuple(SIZED)
 ARITY = {**{f: 1 for f in ELEMENTWISE_FUNCTIONS + REDUCTIONS + VECTOR_FUNCTIONS},
-         **{f: 2 for f in BINARY_FUNCTIONS}}
+         **{f: 2 for f in BINARY_FUNCTIONS}, "diag": 1, "vec": 1, "kron": 2}
 ELEMENTWISE_BINARY = ("mul", "div", "pow", "max", "min")
 # Ops whose operands get the vector/matrix default of SPEC.md shape rule 1.
-SHAPING_OPS = ("matmul", "dot") + REDUCTIONS + VECTOR_FUNCTIONS
+SHAPING_OPS = ("matmul", "dot", "diag", "vec", "kron") + REDUCTIONS + VECTOR_FUNCTIONS
 
 
 class Expr:
@@ -116,6 +123,19 @@ def infer_shape(op: str, args, value):
         return ()
     if op in ("ones", "zeros"):
         return value
+    if op == "eye":
+        return (value, value)
+    if op == "commutation":
+        n = sizes.mul(value[0], value[1])
+        return (n, n)
+    if op == "diag":
+        if len(args[0].shape) != 1:
+            raise ShapeProblem(f"diag needs a vector, not {describe_shape(args[0].shape)}",
+                               column=args[0].column)
+        return (args[0].shape[0], args[0].shape[0])
+    if op == "kron":
+        a, b = (_as_matrix_shape(x.shape) for x in args)
+        return (sizes.mul(a[0], b[0]), sizes.mul(a[1], b[1]))
     if op in ("add",) + ELEMENTWISE_BINARY:
         return broadcast_shape(op, args)
     if op in ("neg",) + ELEMENTWISE_FUNCTIONS:
@@ -135,6 +155,8 @@ def infer_shape(op: str, args, value):
         sa, sb = a.shape, b.shape
         if sa == () or sb == ():
             raise _mismatch("'@'", a, b, "'@' needs vectors or matrices; use '*' to scale")
+        if len(sa) == 1 and len(sb) == 2 and sb[0] == 1 and sa[0] != 1:
+            return (sa[0], sb[1])                      # u @ v': the outer product
         inner_a = sa[-1]
         inner_b = sb[0]
         if inner_a != inner_b:
@@ -171,6 +193,11 @@ def infer_shape(op: str, args, value):
     raise AssertionError(f"unknown op {op}")
 
 
+def _as_matrix_shape(shape) -> tuple:
+    """A Kronecker factor's shape: a vector is a column, a scalar 1x1."""
+    return (shape + (1, 1))[:2] if len(shape) < 2 else shape
+
+
 def typed(op: str, args=(), value=None, column=None) -> Expr:
     """A node with its shape checked and recorded; no simplification."""
     args = tuple(args)
@@ -179,8 +206,20 @@ def typed(op: str, args=(), value=None, column=None) -> Expr:
 
 # ---------------------------------------------------------------- leaves
 
-def num(value: float) -> Expr:
-    return Expr("num", (), float(value), ())
+def exact(value):
+    """A number as jac keeps it: an exact Fraction (so 2/3 stays 2/3 and 0.1 is 1/10), or a
+    float only for what no fraction can hold (inf, nan)."""
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int):
+        return Fraction(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        return float(value)
+    return Fraction(repr(float(value)))
+
+
+def num(value) -> Expr:
+    return Expr("num", (), exact(value), ())
 
 
 def var(name: str, shape) -> Expr:
@@ -195,6 +234,10 @@ def dim(size) -> Expr:
 def ones(shape) -> Expr:
     shape = tuple(shape)
     return num(1) if shape == () else Expr("ones", (), shape, shape)
+
+
+def eye(n) -> Expr:
+    return Expr("eye", (), n, (n, n))
 
 
 def zeros(shape) -> Expr:
@@ -231,7 +274,7 @@ def fit(e: Expr, shape) -> Expr:
 
 # ---------------------------------------------------------------- smart constructors
 
-def _coefficient(t: Expr) -> tuple[float, Expr]:
+def _coefficient(t: Expr) -> tuple:
     """t = c·u with c a number and u free of numeric factors: (c, u). Numbers give (c, 1).
 
     Products and quotients built here keep this normal form — `neg(u)`, `c*u` or `u` —
@@ -246,10 +289,10 @@ def _coefficient(t: Expr) -> tuple[float, Expr]:
         return t.args[0].value * c, u
     if t.op == "div" and is_number(t.args[0]) and t.args[0].value != 1:
         return t.args[0].value, typed("div", (ONE, t.args[1]))
-    return 1.0, t
+    return Fraction(1), t
 
 
-def _scaled(c: float, core: Expr, shape) -> Expr:
+def _scaled(c, core: Expr, shape) -> Expr:
     """c·core in normal form, broadcast to `shape`."""
     if c == 0:
         return zeros(shape)
@@ -271,15 +314,15 @@ def add(*terms: Expr) -> Expr:
     for t in terms:
         flat.extend(t.args if t.op == "add" else (t,))
     shape = broadcast_shape("add", flat)
-    coefficients: dict[Expr, float] = {}
-    constant, constant_at = 0.0, None
+    coefficients: dict = {}
+    constant, constant_at = Fraction(0), None
     for t in flat:
-        c, u = (1.0, t) if is_number(t) else _coefficient(t)
+        c, u = (Fraction(1), t) if is_number(t) else _coefficient(t)
         if is_number(u) or u.op == "ones":    # -2 is neg(2), and 1 is 1 in any shape
-            constant += c * (u.value if is_number(u) else 1.0)
+            constant += c * (u.value if is_number(u) else 1)
             constant_at = len(coefficients) if constant_at is None else constant_at
         elif not is_zero(u):
-            coefficients[u] = coefficients.get(u, 0.0) + c
+            coefficients[u] = coefficients.get(u, 0) + c
     coefficients = _common_left_factors(coefficients)
     rest = [mul(num(c), u) for u, c in coefficients.items() if c]
     if constant:
@@ -303,11 +346,11 @@ def _common_left_factors(coefficients: dict) -> dict:
     for u, c in coefficients.items():
         group = groups.get(u.args[0]) if u.op == "matmul" else None
         if group is None or len(group) < 2:
-            out[u] = out.get(u, 0.0) + c
+            out[u] = out.get(u, 0) + c
         elif group[0][0] is u:
             right = add(*(mul(num(cg), g.args[1]) for g, cg in group))
             merged = matmul(u.args[0], right)
-            out[merged] = out.get(merged, 0.0) + 1.0
+            out[merged] = out.get(merged, 0) + 1
     return out
 
 
@@ -329,7 +372,7 @@ def mul(a: Expr, b: Expr) -> Expr:
     return _scaled(ca * cb, _product(u, v), shape)
 
 
-def _powers(t: Expr, sign: float, out: dict) -> None:
+def _powers(t: Expr, sign, out: dict) -> None:
     """Collect t as {base: exponent}: x*x/x^3 gives {x: -1}. Only numeric exponents merge."""
     if t.op == "mul":
         _powers(t.args[0], sign, out)
@@ -342,9 +385,9 @@ def _powers(t: Expr, sign: float, out: dict) -> None:
         if e == int(e):      # (u^a)^k = u^(a·k) and (u·v)^k = u^k·v^k for whole k
             _powers(t.args[0], sign * e, out)
         else:
-            out[t.args[0]] = out.get(t.args[0], 0.0) + sign * e
+            out[t.args[0]] = out.get(t.args[0], 0) + sign * e
     elif not is_one(t):
-        out[t] = out.get(t, 0.0) + sign
+        out[t] = out.get(t, 0) + sign
 
 
 def _product(u: Expr, v: Expr) -> Expr:
@@ -354,9 +397,9 @@ def _product(u: Expr, v: Expr) -> Expr:
         return v
     if is_one(v):
         return u
-    powers: dict[Expr, float] = {}
-    _powers(u, 1.0, powers)
-    _powers(v, 1.0, powers)
+    powers: dict = {}
+    _powers(u, 1, powers)
+    _powers(v, 1, powers)
     simple = all(e == 1 for e in powers.values()) and u.op not in ("div", "pow") \
         and v.op not in ("div", "pow")
     if simple and len(powers) == (len(_factor_list(u)) + len(_factor_list(v))):
@@ -399,9 +442,9 @@ def _quotient(u: Expr, v: Expr) -> Expr:
         return u
     if u == v:
         return ONE
-    powers: dict[Expr, float] = {}
-    _powers(u, 1.0, powers)
-    _powers(v, -1.0, powers)
+    powers: dict = {}
+    _powers(u, 1, powers)
+    _powers(v, -1, powers)
     if any(e == 0 for e in powers.values()) or any(_merges(t) for t in (u, v)):
         return _from_powers({b: e for b, e in powers.items() if e != 0})
     return typed("div", (u, v))
@@ -409,8 +452,8 @@ def _quotient(u: Expr, v: Expr) -> Expr:
 
 def _merges(t: Expr) -> bool:
     """Whether t's factors repeat a base (so collecting powers changes it)."""
-    powers: dict[Expr, float] = {}
-    _powers(t, 1.0, powers)
+    powers: dict = {}
+    _powers(t, 1, powers)
     return len(powers) < len(_factor_list(t)) if t.op == "mul" else False
 
 
@@ -421,11 +464,22 @@ def pow_(a: Expr, b: Expr) -> Expr:
     if is_one(b):
         return fit(a, shape)
     if is_number(a) and is_number(b):
-        try:
-            return num(a.value ** b.value)
-        except (OverflowError, ZeroDivisionError):
-            pass
+        folded = fold_power(a.value, b.value)
+        if folded is not None:
+            return num(folded)
     return typed("pow", (a, b))
+
+
+def fold_power(a, b):
+    """a^b as an exact number when it is one and small (2^3 = 8, 4^-1 = 1/4), else None:
+    2^0.5 stays a power and 2^1e309 is never computed."""
+    if not (isinstance(a, Fraction) and isinstance(b, Fraction)) or b.denominator != 1:
+        return None
+    if a == 0 and b < 0:
+        return None
+    if abs(b) > 64 or (a.numerator.bit_length() + a.denominator.bit_length()) * abs(b) > 256:
+        return None
+    return a ** int(b)
 
 
 def call(op: str, *args: Expr) -> Expr:

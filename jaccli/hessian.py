@@ -4,7 +4,8 @@ The gradient's closed form is an `Expr` (the payload v of the row Jacobian vᵀ,
 variable through vec), so the Hessian is its Jacobian, by the same chain rule:
 H = ∂v/∂x, with `derive.Derivation(v)`. Its kind (diagonal, scaled identity, dense ...) is
 decided by that derivation, as for any Jacobian: `sum(x^3)` gives diag(6*x), `x' @ A @ x`
-gives (A + Aᵀ)ᵀ. A group `x,y` gives the block matrix [[Hxx, Hxy], [Hyx, Hyy]].
+gives A + Aᵀ. A group `x,y` gives the block matrix [[Hxx, Hxy], [Hyx, Hyy]]; a matrix
+variable goes through vec, as for Jacobians.
 Numerator layout: H[i, j] = ∂(∇f)ᵢ/∂xⱼ; denominator layout is its transpose.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from . import expr as E
 from . import jacobians as J
 from . import rules
+from .algebra import Algebra
 from .derive import Derivation
 from .errors import NameProblem, ShapeProblem, Unsupported
 from .expr import Expr
@@ -35,13 +37,9 @@ def gradient_expr(j: J.Jacobian, n) -> Expr:
 
 
 def _not_yet(j: J.Jacobian) -> Unsupported:
-    return Unsupported(f"jac cannot yet differentiate the gradient {j.form()} again (a matrix "
-                       "variable's gradient needs an outer product, which closed forms cannot "
-                       "write yet)", hint="ask for the Hessian with respect to vectors and scalars")
-
-
-def _as_vector(e: Expr, n) -> Expr:
-    return e if e.shape != () or n == 1 else E.fit(e, (n,))
+    return Unsupported(f"jac cannot yet differentiate the gradient {j.form()} again: it has no "
+                       "closed form as a vector", hint="ask for the Hessian with respect to "
+                       "another variable, or write f another way")
 
 
 def _row_times(factors) -> Expr:
@@ -62,8 +60,10 @@ def _row_times(factors) -> Expr:
     return v
 
 
-def hessians(result, derivation: Derivation, groups) -> list[tuple[str, J.Jacobian]]:
-    """(wrt, Hessian) for each group of names, in the result's layout."""
+def hessians(result, derivation: Derivation, groups, algebra=None) -> list[tuple[str, J.Jacobian]]:
+    """(wrt, Hessian) for each group of names, in the result's layout; the gradient and the
+    Hessian in the canonical form of `algebra` (algebra.py)."""
+    algebra = algebra or Algebra()
     if result.output_shape != ():
         from .expr import describe_shape
         raise ShapeProblem(f"--hessian needs a scalar f, but f is {describe_shape(result.output_shape)}",
@@ -80,10 +80,12 @@ def hessians(result, derivation: Derivation, groups) -> list[tuple[str, J.Jacobi
         gradients = {}
         for name in group:
             n = rules.size(shapes[name])
-            gradients[name] = Derivation(gradient_expr(derivation.jacobian(name, shapes[name]), n))
+            gradient = J.simplified(derivation.jacobian(name, shapes[name]), algebra)
+            gradients[name] = Derivation(gradient_expr(gradient, n))
         rows = []
         for a in group:
-            blocks = [gradients[a].jacobian(b, shapes[b]) if b in gradients[a].paths[gradients[a].tree]
+            blocks = [J.simplified(gradients[a].jacobian(b, shapes[b]), algebra)
+                      if b in gradients[a].paths[gradients[a].tree]
                       else J.Zero(rules.size(shapes[a]), rules.size(shapes[b])) for b in group]
             rows.append(J.hstack(blocks))
         h = J.vstack(rows) if len(rows) > 1 else rows[0]

@@ -12,10 +12,22 @@ properties of the kind, decided by the derivation, never by numbers.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from . import expr as E
 from . import sizes
+from .algebra import Algebra, row_form
 from .expr import Expr
-from .notation import ASCII, MUL, POSTFIX, Style, function_form, show
+from .notation import ASCII, MUL, Style, function_form, show
+
+# At the top of a closed form, where the Jacobian's shape is stated beside it, the identity
+# and the ones vector are the papers' bare I and 1 (I, z*I, 1ᵀ for sum(x)); inside a larger
+# form they carry their size (eye(3), ones(n)), so that the form reads back.
+TOP = replace(ASCII, name="ascii-top", ones="1", eye="I")
+
+
+def inner(style: Style) -> Style:
+    return ASCII if style is TOP else style
 
 STRUCTURES = ("zero", "identity", "scaled_identity", "diagonal", "dense")
 
@@ -34,7 +46,7 @@ class Jacobian:
     def T(self) -> "Jacobian":
         raise NotImplementedError
 
-    def form(self, style: Style = ASCII) -> str:
+    def form(self, style: Style = TOP) -> str:
         raise NotImplementedError
 
     def parts(self) -> tuple:
@@ -65,7 +77,7 @@ class Zero(Jacobian):
     def T(self):
         return Zero(self.cols, self.rows)
 
-    def form(self, style=ASCII):
+    def form(self, style=TOP):
         return "0"
 
 
@@ -80,8 +92,10 @@ class Identity(Jacobian):
     def T(self):
         return self
 
-    def form(self, style=ASCII):
-        return "1" if self.rows == 1 else "I"
+    def form(self, style=TOP):
+        if self.rows == 1:
+            return "1"
+        return show(E.eye(self.rows), style)
 
 
 class Scaled(Jacobian):
@@ -100,10 +114,14 @@ class Scaled(Jacobian):
     def T(self):
         return self
 
-    def form(self, style=ASCII):
+    def form(self, style=TOP):
+        eye = show(E.eye(self.rows), style)
         if E.is_number(self.c) and self.c.value == -1:
-            return "-I"
-        return show(self.c, style, MUL) + style.scale + "I"
+            return "-" + eye
+        c = self.c
+        if c.op == "div" and E.is_one(c.args[0]):                   # I/‖x‖
+            return eye + style.div + show(c.args[1], inner(style), MUL + 1)
+        return show(c, inner(style), MUL) + style.scale + eye
 
 
 class Diagonal(Jacobian):
@@ -121,29 +139,8 @@ class Diagonal(Jacobian):
     def T(self):
         return self
 
-    def form(self, style=ASCII):
-        return function_form("diag", show(self.d, style), style)
-
-
-def _scaled_parts(v: Expr):
-    """v = c*w with c scalar: (c, w); else None. Lets a row print as c*wᵀ."""
-    if v.op == "mul" and v.args[0].shape == () and v.args[1].shape != ():
-        return v.args[0], v.args[1]
-    return None
-
-
-def _row_form(v: Expr, style: Style) -> str:
-    if v.op == "neg":
-        return "-" + _row_form(v.args[0], style)
-    split = _scaled_parts(v)
-    if split:
-        c, w = split
-        return show(c, style, MUL) + style.scale + _row_form(w, style)
-    if v.op == "div" and v.args[1].shape == ():
-        return _row_form(v.args[0], style) + style.div + show(v.args[1], style, MUL + 1)
-    if v.op == "matmul" and len(v.args[0].shape) == 1:     # (x@M)ᵀ as a row is xᵀM
-        return _row_form(v.args[0], style) + style.matmul + show(v.args[1], style, MUL + 1)
-    return show(v, style, POSTFIX + 1) + style.transpose
+    def form(self, style=TOP):
+        return function_form("diag", show(self.d, inner(style)), style)
 
 
 class Row(Jacobian):
@@ -162,8 +159,8 @@ class Row(Jacobian):
     def T(self):
         return Column(self.v)
 
-    def form(self, style=ASCII):
-        return _row_form(self.v, style)
+    def form(self, style=TOP):
+        return show(row_form(self.v), _short_ones(self.v, style))
 
 
 class Column(Jacobian):
@@ -182,8 +179,8 @@ class Column(Jacobian):
     def T(self):
         return Row(self.v)
 
-    def form(self, style=ASCII):
-        return show(self.v, style)
+    def form(self, style=TOP):
+        return show(self.v, _short_ones(self.v, style))
 
 
 class Scalar(Jacobian):
@@ -202,8 +199,8 @@ class Scalar(Jacobian):
     def T(self):
         return self
 
-    def form(self, style=ASCII):
-        return show(self.c, style)
+    def form(self, style=TOP):
+        return show(self.c, inner(style))
 
 
 class Matrix(Jacobian):
@@ -222,8 +219,8 @@ class Matrix(Jacobian):
     def T(self):
         return as_jacobian(E.transpose(self.m), self.cols, self.rows)
 
-    def form(self, style=ASCII):
-        return show(self.m, style)
+    def form(self, style=TOP):
+        return show(self.m, inner(style))
 
 
 class Kron(Jacobian):
@@ -243,12 +240,12 @@ class Kron(Jacobian):
     def T(self):
         return kron(self.a.T, self.b.T)
 
-    def form(self, style=ASCII):
+    def form(self, style=TOP):
         if style.latex:
             return f"{_factor(self.a, style)} \\otimes {_factor(self.b, style)}"
         if style.name == "unicode":
             return f"{_factor(self.a, style)} ⊗ {_factor(self.b, style)}"
-        return f"kron({self.a.form(style)}, {self.b.form(style)})"
+        return f"kron({self.a.form(inner(style))}, {self.b.form(inner(style))})"
 
 
 class Commutation(Jacobian):
@@ -267,7 +264,7 @@ class Commutation(Jacobian):
     def T(self):
         return commutation(self.n, self.m)
 
-    def form(self, style=ASCII):
+    def form(self, style=TOP):
         if style.latex:
             return f"K_{{{self.m},{self.n}}}"
         return f"commutation({self.m}, {self.n})"
@@ -287,15 +284,15 @@ class Sum(Jacobian):
     def T(self):
         return jsum(*(t.T for t in self.terms))
 
-    def form(self, style=ASCII):
+    def form(self, style=TOP):
         out = []
         for i, t in enumerate(self.terms):
             negative = negated(t)
             if negative is not None:
-                body = _factor(negative, style) if isinstance(negative, (Sum,)) else negative.form(style)
+                body = _factor(negative, style) if isinstance(negative, (Sum,)) else negative.form(inner(style))
                 out.append(("-" if i == 0 else " - ") + body)
             else:
-                out.append(("" if i == 0 else " + ") + t.form(style))
+                out.append(("" if i == 0 else " + ") + t.form(inner(style)))
         return "".join(out)
 
 
@@ -316,7 +313,7 @@ class Product(Jacobian):
             out = jmul(out, f.T)
         return out
 
-    def form(self, style=ASCII):
+    def form(self, style=TOP):
         return style.matmul.join(_factor(f, style) for f in self.factors)
 
 
@@ -341,20 +338,27 @@ class Stack(Jacobian):
     def T(self):
         return Stack([b.T for b in self.blocks], "v" if self.axis == "h" else "h")
 
-    def form(self, style=ASCII):
+    def form(self, style=TOP):
         grid = entry_grid(self)
         if grid is not None and style.latex:
             rows = [" & ".join(show(e, style) for e in row) for row in grid]
             return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
         if grid is not None:
-            rows = ["[" + ", ".join(show(e, style) for e in row) + "]" for row in grid]
+            rows = ["[" + ", ".join(show(e, inner(style)) for e in row) + "]" for row in grid]
             return "[" + ", ".join(rows) + "]"
         sep = ", " if self.axis == "h" else "; "
-        return "[" + sep.join(b.form(style) for b in self.blocks) + "]"
+        return "[" + sep.join(b.form(inner(style)) for b in self.blocks) + "]"
+
+
+def _short_ones(v: Expr, style: Style) -> Style:
+    """A row or column of ones alone at the top of a form (1, -1, 1') reads as the papers'."""
+    if v.op == "neg":
+        v = v.args[0]
+    return style if v.op == "ones" else inner(style)
 
 
 def _factor(j: Jacobian, style: Style) -> str:
-    text = j.form(style)
+    text = j.form(inner(style))
     if isinstance(j, Sum) or (isinstance(j, (Scaled,)) and not text.startswith("-")) \
             or text.startswith("-"):
         return f"({text})"
@@ -468,11 +472,17 @@ def as_jacobian(m: Expr, rows, cols) -> Jacobian:
     """A matrix-valued expression as the right kind."""
     if E.is_zero(m):
         return Zero(rows, cols)
+    if m.op == "eye":
+        return Identity(rows)
+    if m.op == "diag":
+        return diagonal(m.args[0], rows)
+    if m.op == "mul" and m.args[0].shape == () and m.args[1].op in ("eye", "diag"):
+        return scale(as_jacobian(m.args[1], rows, cols), m.args[0])
     if m.shape == ():
         return scalar(m)
     if len(m.shape) == 1:
         return row(m, cols) if rows == 1 and m.shape[0] == cols else column(m, rows)
-    if m.shape[0] == 1 and E.vec(m).op != "vec":     # a 1×n matrix such as xᵀ or xᵀA is a row
+    if m.shape[0] == 1:                               # a 1×n matrix such as xᵀ or xᵀA is a row
         return row(E.vec(m), cols)
     return Matrix(m)
 
@@ -615,6 +625,18 @@ def _combine(a: Jacobian, b: Jacobian):
         return column(E.mul(a.d, b.v), rows)
     if isinstance(a, Row) and isinstance(b, Column):
         return scalar(E.dot(a.v, b.v))
+    if isinstance(a, Column) and isinstance(b, Row) and a.rows != 1:
+        return Matrix(E.matmul(a.v, E.transpose(b.v)))           # u vᵀ, the outer product
+    if isinstance(a, Row) and isinstance(b, Kron):
+        return _row_times_kron(a, b)
+    if isinstance(a, Row) and isinstance(b, Commutation):      # uᵀK = vec(Uᵀ)ᵀ
+        u = unvec(a.v, b.n, b.m)
+        if u is not None:
+            return row(E.vec(E.transpose(u)), cols)
+    if isinstance(a, Kron) and isinstance(b, Column):
+        done = _kron_times_column(a, b)
+        if done is not None:
+            return done
     if isinstance(a, Row) and isinstance(b, Matrix):
         return row(E.matmul(a.v, b.m), cols)
     if isinstance(a, Matrix) and isinstance(b, Column):
@@ -631,14 +653,114 @@ def _combine(a: Jacobian, b: Jacobian):
         return vstack([jmul(blk, b) for blk in a.blocks])
     if isinstance(a, Commutation) and isinstance(b, Commutation) and (a.m, a.n) == (b.n, b.m):
         return Identity(rows)                                   # K(n,m)·K(m,n) = I
-    if isinstance(a, Kron) and isinstance(a.a, Identity) and isinstance(a.b, Row) \
-            and isinstance(b, Column) and b.v.op == "vec":
-        return column(E.matmul(b.v.args[0], a.b.v), rows)      # (I ⊗ vᵀ)·vec(P) = P v
     if isinstance(a, Commutation) and isinstance(b, Column) and b.v.op == "vec":
         return column(E.vec(E.transpose(b.v.args[0])), rows)   # K·vec(P) = vec(Pᵀ)
     if isinstance(a, Kron) and isinstance(b, Kron) and a.a.cols == b.a.rows and a.b.cols == b.b.rows:
         return kron(jmul(a.a, b.a), jmul(a.b, b.b))
     return None
+
+
+def as_matrix(j: Jacobian):
+    """The matrix a Jacobian stands for, as an expression (a column is a vector), or None."""
+    if isinstance(j, Identity):
+        return E.eye(j.rows)
+    if isinstance(j, Scaled):
+        return E.mul(j.c, E.eye(j.rows))
+    if isinstance(j, Diagonal):
+        return E.typed("diag", (j.d,))
+    if isinstance(j, Row):
+        return E.transpose(j.v)
+    if isinstance(j, Column):
+        return j.v
+    if isinstance(j, Matrix):
+        return j.m
+    return None
+
+
+def unvec(v: Expr, p, q):
+    """The p x q matrix whose row-major flattening is v (a column when q = 1), or None."""
+    if q == 1:
+        return v
+    if p == 1:
+        return E.transpose(v)
+    if v.op == "vec" and v.args[0].shape == (p, q):
+        return v.args[0]
+    return None
+
+
+def _sandwich(left, middle: Expr, right):
+    """left @ middle @ right, skipping identities (None)."""
+    out = middle
+    if left is not None and left.op != "eye":
+        out = E.matmul(left, out)
+    if right is not None and right.op != "eye":
+        out = E.matmul(out, right)
+    return out
+
+
+def _row_times_kron(a: "Row", k: "Kron"):
+    """uᵀ(A ⊗ B) = vec(Aᵀ U B)ᵀ with u = vec(U) (row-major): the gradient keeps its matrix."""
+    ma, mb = as_matrix(k.a), as_matrix(k.b)
+    u = unvec(a.v, k.a.rows, k.b.rows)
+    if ma is None or mb is None or u is None or u.shape == ():
+        return None
+    return row(E.vec(_sandwich(E.transpose(ma), u, mb)), k.cols)
+
+
+def _kron_times_column(k: "Kron", b: "Column"):
+    """(A ⊗ B) vec(P) = vec(A P Bᵀ) (row-major)."""
+    ma, mb = as_matrix(k.a), as_matrix(k.b)
+    p = unvec(b.v, k.a.cols, k.b.cols)
+    if ma is None or mb is None or p is None or p.shape == ():
+        return None
+    return column(E.vec(_sandwich(ma, p, E.transpose(mb))), k.rows)
+
+
+def simplified(j: Jacobian, algebra: Algebra | None = None) -> Jacobian:
+    """j with every closed form in its canonical form (algebra.py). Simplified payloads can
+    let kinds merge (a product collapses to a row, then meets another row), so the payloads
+    are simplified once more after the kinds have been combined again."""
+    alg = algebra or Algebra()
+    return _map_payloads(_recombine(_map_payloads(j, alg.simplify)), alg.simplify)
+
+
+def _recombine(j: Jacobian) -> Jacobian:
+    if isinstance(j, Sum):
+        return jsum(*(_recombine(t) for t in j.terms))
+    if isinstance(j, Product):
+        out = _recombine(j.factors[0])
+        for f in j.factors[1:]:
+            out = jmul(out, _recombine(f))
+        return out
+    if isinstance(j, Kron):
+        return kron(_recombine(j.a), _recombine(j.b))
+    if isinstance(j, Stack):
+        return Stack([_recombine(b) for b in j.blocks], j.axis)
+    return j
+
+
+def _map_payloads(j: Jacobian, s) -> Jacobian:
+    if isinstance(j, Scaled):
+        return scaled(s(j.c), j.rows)
+    if isinstance(j, Diagonal):
+        return diagonal(s(j.d), j.rows)
+    if isinstance(j, Row):
+        return row(s(j.v), j.cols)
+    if isinstance(j, Column):
+        return column(s(j.v), j.rows)
+    if isinstance(j, Scalar):
+        return scalar(s(j.c))
+    if isinstance(j, Matrix):
+        return as_jacobian(s(j.m), j.rows, j.cols)
+    if isinstance(j, Sum):
+        return Sum([_map_payloads(t, s) for t in j.terms])
+    if isinstance(j, Product):
+        return Product([_map_payloads(f, s) for f in j.factors])
+    if isinstance(j, Kron):
+        return Kron(_map_payloads(j.a, s), _map_payloads(j.b, s))
+    if isinstance(j, Stack):
+        return Stack([_map_payloads(b, s) for b in j.blocks], j.axis)
+    return j
 
 
 def _product(factors: list) -> Jacobian:

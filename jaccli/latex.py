@@ -1,5 +1,5 @@
 """A `Result` as a LaTeX fragment for a paper: an `align*` environment with f, each
-Jacobian as ∂f/∂x and each Hessian as ∂²f/∂x∂xᵀ, vectors and matrices in bold.
+Jacobian as ∂f/∂x and each Hessian as ∂²f/∂x∂xᵀ, vectors in bold.
 
 The closed forms come from `notation.LATEX` (the same text as the JSON `latex` field); this
 module only writes the left-hand sides and the environment around them.
@@ -10,12 +10,12 @@ from .notation import LATEX, latex_form
 
 
 def name_tex(name: str, shape) -> str:
-    """A variable as the papers write it: bold when it is a vector or a matrix."""
+    """A variable as `notation.LATEX` writes it in closed forms: vectors bold, long names
+    upright."""
     body = name.replace("_", r"\_")
     if len(name) > 1 and name.isascii():
-        body = (r"\mathbf{" if shape else r"\mathrm{") + body + "}"
-        return body
-    return (r"\mathbf{" + body + "}") if shape else body
+        body = r"\mathrm{" + body + "}"
+    return r"\mathbf{" + body + "}" if len(shape) == 1 else body
 
 
 def _wrt_tex(wrt: str, variables: dict) -> str:

@@ -7,6 +7,7 @@ depth follows nesting, which the parser bounds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from .expr import Expr
 
@@ -24,36 +25,68 @@ class Style:
     dot: str = " · "
     pow: str = "^"
     transpose: str = "'"
-    ones: str = "1"
+    ones: str | None = None   # None: written with its size, ones(n), so that it reads back
+    eye: str | None = None    # None: eye(n)
     latex: bool = False
 
 
 ASCII = Style("ascii", dot=" @ ")
-UNICODE = Style("unicode", mul=" ⊙ ", scale="·", matmul=" ", transpose="ᵀ", ones="𝟏")
+UNICODE = Style("unicode", mul=" ⊙ ", scale="·", matmul=" ", transpose="ᵀ", ones="𝟏", eye="I")
 LATEX = Style("latex", mul=r" \odot ", scale=" ", div="/", matmul=" ", dot=r" \cdot ",
-              transpose=r"^\top", ones=r"\mathbf{1}", latex=True)
+              transpose=r"^\top", ones=r"\mathbf{1}", eye="I", latex=True)
 
 _LATEX_FUNCS = {"sin", "cos", "tan", "exp", "log", "tanh"}
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
-def format_number(v: float) -> str:
-    if v != v:
-        return "nan"
-    if v in (float("inf"), float("-inf")):
-        return "inf" if v > 0 else "-inf"
-    if v == int(v) and abs(v) < 1e15:
-        return str(int(v))
-    return repr(v)
+def format_number(v) -> str:
+    """Exact and readable: 3, 0.25, 2/3, 1e309 (a whole number with many trailing zeros)."""
+    if isinstance(v, float):
+        if v != v:
+            return "nan"
+        if v in (float("inf"), float("-inf")):
+            return "inf" if v > 0 else "-inf"
+        v = Fraction(repr(v))
+    if v.denominator == 1:
+        n = v.numerator
+        if abs(n) < 10 ** 15:
+            return str(n)
+        digits = str(abs(n))
+        zeros = len(digits) - len(digits.rstrip("0"))
+        if zeros >= 6:
+            return ("-" if n < 0 else "") + digits.rstrip("0") + f"e{zeros}"
+        return str(n)
+    d, twos, fives = v.denominator, 0, 0
+    while d % 2 == 0:
+        d, twos = d // 2, twos + 1
+    while d % 5 == 0:
+        d, fives = d // 5, fives + 1
+    places = max(twos, fives)
+    if d == 1 and places <= 6:
+        text = f"{v.numerator * 10 ** places // v.denominator:d}"
+        sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)
+        text = text.rjust(places + 1, "0")
+        return sign + text[:-places] + "." + text[-places:]
+    return f"{v.numerator}/{v.denominator}"
 
 
-def _name(text: str, style: Style, shape=()) -> str:
-    """In LaTeX, vectors and matrices are bold (the papers' x, W) and long names upright."""
-    if style.latex and shape:
-        return r"\mathbf{" + text.replace("_", r"\_") + "}"
-    if style.latex and len(text) > 1 and text.isascii():
-        return r"\mathrm{" + text.replace("_", r"\_") + "}"
+def _name(text: str, style: Style, shape=None) -> str:
+    if not style.latex:
+        return text
+    if len(text) > 1 and text.isascii():
+        text = r"\mathrm{" + text.replace("_", r"\_") + "}"
+    if shape is not None and len(shape) == 1:      # the papers' bold vectors
+        return r"\mathbf{" + text + "}"
     return text
+
+
+def _size_text(n) -> str:
+    return str(n).replace(" ", "")
+
+
+def _is_product(e: Expr) -> bool:
+    """A matrix product (not a dot product): associative, so chains need no parentheses."""
+    return e.op == "matmul" and e.shape is not None and e.shape != ()
 
 
 def show(e: Expr, style: Style = ASCII, context: int = 0) -> str:
@@ -84,14 +117,24 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
     op = e.op
     if op == "num":
         text = format_number(e.value)
-        return text, (UNARY if text.startswith("-") else ATOM)
+        return text, (UNARY if text.startswith("-") else MUL if "/" in text else ATOM)
     if op == "var":
         return _name(e.value, s, e.shape), ATOM
     if op == "dim":
-        text = str(e.value)
-        return text, (ATOM if text.isalnum() else MUL)
+        text = _name(_size_text(e.value), s)
+        return text, (ATOM if text.replace("_", "").isalnum() else MUL)
     if op == "ones":
-        return s.ones, ATOM
+        if s.ones is not None:
+            return s.ones, ATOM
+        return "ones(" + ", ".join(_size_text(d) for d in e.shape) + ")", ATOM
+    if op == "eye":
+        return (s.eye, ATOM) if s.eye is not None else (f"eye({_size_text(e.value)})", ATOM)
+    if op == "commutation":
+        m, n = (_size_text(d) for d in e.value)
+        return (f"K_{{{m},{n}}}", ATOM) if s.latex else (f"commutation({m}, {n})", ATOM)
+    if op == "kron" and s.name != "ascii":
+        symbol = r" \otimes " if s.latex else " ⊗ "
+        return show(e.args[0], s, UNARY + 1) + symbol + show(e.args[1], s, UNARY + 1), MUL
     if op == "zeros":
         return "0", ATOM
     if op == "add":
@@ -130,11 +173,14 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
         a, b = e.args
         # vector@vector is the dot product: w·x on screen (the ASCII form keeps '@').
         symbol = s.dot if s.name == "unicode" and len(a.shape) == 1 == len(b.shape) else s.matmul
-        if s.latex and a.shape is not None and len(a.shape) == 1:      # wᵀx, xᵀA
+        if s.latex and a.shape is not None and len(a.shape) == 1 and len(b.shape) != 2:  # wᵀx
             return show(a, s, POSTFIX) + s.transpose + " " + show(b, s, UNARY + 1), MUL
-        return show(a, s, MUL) + symbol + show(b, s, UNARY + 1), MUL
+        right = MUL if _is_product(b) and _is_product(e) else UNARY + 1     # A B x = A (B x)
+        return show(a, s, MUL) + symbol + show(b, s, right), MUL
     if op == "dot":
         a, b = e.args
+        if s.latex:
+            return show(a, s, POSTFIX) + s.transpose + " " + show(b, s, UNARY + 1), MUL
         return show(a, s, MUL) + s.dot + show(b, s, UNARY + 1), MUL
     if op == "pow":
         a, b = e.args

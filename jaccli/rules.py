@@ -193,6 +193,7 @@ def _d_dot(node, i):
 
 def _d_matmul(node, i):
     """W x: ∂/∂x = W, ∂/∂vec(W) = I ⊗ xᵀ;  xᵀA: ∂/∂x = Aᵀ, ∂/∂vec(A) = xᵀ ⊗ I;
+    u vᵀ: ∂/∂u = I ⊗ v, ∂/∂v = u ⊗ I;
     A B: ∂/∂vec(A) = I ⊗ Bᵀ, ∂/∂vec(B) = A ⊗ I;  u·v: ∂/∂u = vᵀ (row-major vec throughout)."""
     a, b = node.args
     if len(a.shape) == 1 and len(b.shape) == 1:
@@ -201,6 +202,11 @@ def _d_matmul(node, i):
         if i == 1:
             return J.as_jacobian(a, a.shape[0], a.shape[1])
         return J.kron(J.Identity(a.shape[0]), J.row(b, b.shape[0]))
+    if len(a.shape) == 1 and len(node.shape) == 2:     # u @ vᵀ: vec(u vᵀ) = u ⊗ v
+        v = E.vec(b)
+        if i == 0:
+            return J.kron(J.Identity(a.shape[0]), J.column(v, v.shape[0]))
+        return J.kron(J.column(a, a.shape[0]), J.Identity(v.shape[0]))
     if len(a.shape) == 1:  # vector @ matrix
         if i == 0:
             return J.as_jacobian(E.transpose(b), b.shape[1], b.shape[0])

@@ -47,6 +47,8 @@ def jacobian_entry(jr, result: Result) -> dict:
         "diagonal": bool(j.diagonal),
     }
     v = jr.value
+    if jr.gradient_shape is not None:
+        entry["gradient"] = _gradient(jr)
     if v is not None:
         rows, cols = v.shape
         if rows * cols <= MAX_LISTED:
@@ -71,6 +73,29 @@ def jacobian_entry(jr, result: Result) -> dict:
     return entry
 
 
+def _gradient(jr) -> dict:
+    from .notation import ASCII, LATEX, show
+
+    rows, cols = jr.gradient_shape
+    g = {"shape": [sizes.to_json(rows), sizes.to_json(cols)]}
+    if jr.gradient is not None:
+        g["symbolic"] = show(jr.gradient, ASCII)
+        g["latex"] = show(jr.gradient, LATEX)
+    v = jr.value
+    if v is not None and not getattr(v, "too_large", False) and rows * cols <= MAX_LISTED:
+        g["value"] = _listed(v.dense().reshape(rows, cols))
+    return g
+
+
+def _output_value(value):
+    import numpy as np
+
+    a = np.asarray(value, dtype=float)
+    if a.size > MAX_LISTED:
+        return None
+    return _listed(a) if a.ndim else _listed(a.reshape(1))[0]
+
+
 def _latex(j) -> str:
     from .notation import LATEX
     return j.form(LATEX)
@@ -84,6 +109,8 @@ def to_dict(result: Result) -> dict:
         "variables": {n: {"kind": kind_of(s), "shape": _shape(s)} for n, s in result.variables.items()},
         "jacobians": [jacobian_entry(jr, result) for jr in result.jacobians],
     }
+    if result.output_value is not None:
+        doc["output"]["value"] = _output_value(result.output_value)
     if result.hessians:
         doc["hessians"] = [jacobian_entry(h, result) for h in result.hessians]
     if result.warnings:

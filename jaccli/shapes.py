@@ -149,8 +149,10 @@ class _Inference:
     # -- the walk --------------------------------------------------------------------------
     def visit(self, node: Expr):
         op = node.op
-        if op == "num":
+        if op in ("num", "dim"):
             return _Known((), False)
+        if op in E.SIZED:
+            return _Known(tuple(self.sizes.new(d) for d in E.infer_shape(op, (), node.value)), True)
         if op == "var":
             name = node.value
             self.order.setdefault(name)
@@ -187,6 +189,8 @@ class _Inference:
             return kids[0]
         if op == "matmul":
             return self.matmul(node, *node.args, *kids)
+        if op in ("diag", "vec", "kron"):
+            return self.form_function(node, kids)
         if op == "dot":
             (a, b), (ta, tb) = node.args, kids
             if len(ta.dims) != 1 or len(tb.dims) != 1:
@@ -236,10 +240,29 @@ class _Inference:
                                     "element-wise operands must have the same shape", node)
         return _Known(ta.dims, True)
 
+    def form_function(self, node: Expr, kids) -> "_Known":
+        """diag(v): n x n; vec(A): its entries; kron(A, B): sizes multiply."""
+        known = [tuple(self.sizes.get(d) for d in t.dims) for t in kids]
+        if node.op == "diag":
+            if len(kids[0].dims) != 1:
+                raise ShapeProblem(f"diag needs a vector, not {self.describe(kids[0])}",
+                                   column=node.column)
+            return _Known((kids[0].dims[0], kids[0].dims[0]), True)
+        if any(d is None for dims in known for d in dims):
+            shape = (None,) if node.op == "vec" else (None, None)
+        else:
+            shape = E.infer_shape(node.op, [E.Expr("var", (), "", dims) for dims in known], None)
+        if node.op == "vec" and len(kids[0].dims) < 2:
+            return kids[0]
+        return _Known(tuple(self.sizes.new(d) for d in shape), True)
+
     def matmul(self, node, a, b, ta, tb):
         if ta.dims == () or tb.dims == ():
             raise self.mismatch("'@'", a, ta, b, tb, "'@' needs vectors or matrices; use '*' to scale",
                                 node)
+        if len(ta.dims) == 1 and len(tb.dims) == 2 and self.sizes.get(tb.dims[0]) == 1 \
+                and self.sizes.get(ta.dims[0]) != 1:
+            return _Known((ta.dims[0], tb.dims[1]), True)          # u @ v': the outer product
         if not self.sizes.unify(ta.dims[-1], tb.dims[0]):
             raise self.mismatch("'@'", a, ta, b, tb, "the inner sizes differ", node)
         if len(ta.dims) == 1 and len(tb.dims) == 1:

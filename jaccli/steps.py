@@ -17,6 +17,7 @@ from __future__ import annotations
 from . import expr as E
 from . import jacobians as J
 from . import rules
+from .algebra import Algebra
 from .derive import Derivation
 from .expr import Expr
 from .notation import UNICODE, show
@@ -97,8 +98,10 @@ def simplification(a: J.Jacobian, b: J.Jacobian, out: J.Jacobian) -> str | None:
 
 
 class _Walk:
-    def __init__(self, tree: Expr, name: str, shape: tuple, derivation: Derivation):
+    def __init__(self, tree: Expr, name: str, shape: tuple, derivation: Derivation,
+                 algebra: Algebra | None = None):
         self.tree, self.name, self.shape = tree, name, shape
+        self.algebra = algebra or Algebra()
         self.n = rules.size(shape)
         self.paths = derivation.paths
         self.labels: dict[Expr, Expr] = {}      # subexpression -> its u (a variable node)
@@ -163,13 +166,14 @@ class _Walk:
             terms.append(product)
         out = J.jsum(*terms)
         self.jacobians[node] = out
+        shown = J.simplified(out, self.algebra)      # as jac prints closed forms
         step = {
             "variable": me,
             "expression": f"{me} = {show(local_node, UNICODE)}",
             "rule": rule_name(node, through),
             "local": "; ".join(locals_),
-            "result": f"∂{me}/∂{x} = {out.form(UNICODE)}",
-            "symbolic": out.form(),
+            "result": f"∂{me}/∂{x} = {shown.form(UNICODE)}",
+            "symbolic": shown.form(),
         }
         if any(node.args[i].op != "var" for i in through) or len(through) > 1:
             step["chain"] = f"∂{me}/∂{x} = " + " + ".join(chain)
@@ -200,9 +204,11 @@ def _paren(j: J.Jacobian) -> str:
 
 
 def derivation_steps(tree: Expr, group: list[str], variable_shapes: dict, layout: str,
-                     final=None) -> list[dict]:
+                     final=None, algebra=None) -> list[dict]:
     """The steps for one `--wrt` group (each name in turn), then the substitution back:
-    `final` is the Jacobian in the chosen layout (as `api.compute` gives it)."""
+    `final` is the Jacobian in the chosen layout (as `api.compute` gives it); closed forms
+    are shown in the canonical form of `algebra`."""
+    algebra = algebra or Algebra()
     derivation = Derivation(tree)
     steps: list[dict] = []
     for name in group:
@@ -211,14 +217,14 @@ def derivation_steps(tree: Expr, group: list[str], variable_shapes: dict, layout
             steps.append({"rule": "f does not depend on " + name, "expression": f"f = {show(tree, UNICODE)}",
                           "result": f"∂f/∂{name} = 0", "symbolic": "0", "wrt": name})
             continue
-        walker = _Walk(tree, name, shape, derivation)
+        walker = _Walk(tree, name, shape, derivation, algebra)
         walk = walker.run()
         if len(group) > 1:
             for s in walk:
                 s["wrt"] = name
         steps.extend(walk)
         if len(walk) > 1 or tree.op == "var":
-            direct = derivation.jacobian(name, shape)
+            direct = J.simplified(derivation.jacobian(name, shape), algebra)
             steps.append({"rule": "substitute the intermediate variables back",
                           "expression": "; ".join(f"{u.value} = {show(e, UNICODE)}"
                                                   for e, u in walker.labels.items()),

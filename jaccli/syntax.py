@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import difflib
 import os
+from fractions import Fraction
 
 from .errors import NameProblem, SyntaxProblem, Unsupported
-from .expr import ARITY, FUNCTIONS, Expr
+from . import sizes
+from .expr import ARITY, FUNCTIONS, SIZED, Expr
 
 # Deeper nesting than this is refused: everything after parsing walks the tree recursively.
 MAX_DEPTH = 250
 
-_OPS = {"*": "mul", "/": "div", "@": "matmul", "·": "dot"}
+_OPS = {"*": "mul", "/": "div", "@": "matmul", "·": "dot", "⊙": "mul", "⊘": "div"}
 _WORDS = {
     "NAME": "an operand", "NUMBER": "an operand", "LPAR": "an operand", "LSQB": "an operand",
     "MINUS": "an operand", "RPAR": "')'", "RSQB": "']'", "COMMA": "','",
@@ -42,7 +44,7 @@ def _build_parser():
         """Each method is named after a grammar alias and returns an `Expr`."""
 
         def num(self, c):
-            return Expr("num", (), float(c[0]), column=c[0].column)
+            return Expr("num", (), Fraction(str(c[0])), column=c[0].column)
 
         def var(self, c):
             name = str(c[0])
@@ -58,11 +60,26 @@ def _build_parser():
                 hint = f"did you mean '{close[0]}'?" if close else \
                     "known functions: " + ", ".join(FUNCTIONS)
                 raise NameProblem(f"unknown function '{name}'", column=name.column, hint=hint)
+            if name in SIZED:
+                return self.sized(str(name), args, name.column)
             if len(args) != ARITY[name]:
                 want = ARITY[name]
                 raise SyntaxProblem(f"{name} takes {want} argument{'s' if want > 1 else ''}, "
                                     f"not {len(args)}", column=name.column)
             return Expr(str(name), tuple(args), column=name.column)
+
+        def sized(self, name, args, column):
+            """eye(n), ones(n), ones(m, n), zeros(...), commutation(m, n): the arguments are
+            sizes (whole numbers or size names), as jac prints them in closed forms."""
+            allowed = SIZED[name]
+            if len(args) not in allowed:
+                want = " or ".join(str(k) for k in allowed)
+                raise SyntaxProblem(f"{name} takes {want} size argument(s), not {len(args)}",
+                                    column=column)
+            dims = tuple(_size_of(a) for a in args)
+            if name == "eye":
+                return Expr("eye", (), dims[0], column=column)
+            return Expr(name, (), dims, column=column)
 
         def vector(self, c):
             return Expr("vector", tuple(c[1]), column=c[0].column)
@@ -132,7 +149,54 @@ def parse(text: str) -> Expr:
     except (NameProblem, SyntaxProblem):
         raise
     _check_depth(tree)
-    return tree
+    return _sizes_as_numbers(tree)
+
+
+def _size_of(e: Expr):
+    """A size argument: a whole number, a size name, or a sum or product of them."""
+    if e.op == "num" and e.value.denominator == 1 and e.value > 0:
+        return int(e.value)
+    if e.op == "var":
+        return sizes.symbol(e.value)
+    if e.op == "mul":
+        return sizes.mul(_size_of(e.args[0]), _size_of(e.args[1]))
+    if e.op == "add":
+        out = 0
+        for a in e.args:
+            out = sizes.add(out, _size_of(a))
+        return out
+    raise SyntaxProblem("a size is a whole number or a size name such as n", column=e.column)
+
+
+def _sizes_as_numbers(root: Expr) -> Expr:
+    """A name used as a size (ones(n)) stands for that size wherever else it appears (1/n)."""
+    names: set = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.args)
+        if node.op in SIZED:
+            dims = node.value if isinstance(node.value, tuple) else (node.value,)
+            for d in dims:
+                if isinstance(d, sizes.Sym):
+                    names |= {s for mono in d.terms for s in mono}
+    if not names:
+        return root
+    memo: dict = {}
+
+    def walk(node: Expr) -> Expr:
+        if id(node) in memo:
+            return memo[id(node)]
+        if node.op == "var" and node.value in names:
+            out = Expr("dim", (), sizes.symbol(node.value), column=node.column)
+        elif node.args:
+            out = Expr(node.op, tuple(walk(a) for a in node.args), node.value, column=node.column)
+        else:
+            out = node
+        memo[id(node)] = out
+        return out
+
+    return walk(root)
 
 
 def _explain_character(ch: str) -> str | None:

@@ -4,6 +4,14 @@ Written from SPEC.md alone: its own tokenizer and recursive-descent parser, and 
 semantics for every operator. It shares no code with `jaccli` (in particular not
 `jaccli.evaluate`), so agreement between the two is evidence, not an echo.
 
+It also reads the closed forms jac prints in JSON (`symbolic`): the helpers `eye(n)`,
+`ones(n)` / `ones(m, n)`, `zeros(m, n)` / `zeros(n)`, `diag(v)`, `kron(A, B)`, `vec(A)` (row-major),
+`commutation(m, n)` (vec(Aᵀ) = commutation(m, n) @ vec(A) for A m×n), `step(v)`, `sign(v)`;
+the outer product `x @ y'` (a vector times a row is a matrix); and the papers' symbols
+`ᵀ ⊙ ⊘ −` as the operators `' * / -` (SPEC.md: a symbol jac prints is never part of a name).
+Brackets build vectors (`[a, b, c]`, scalars) and block matrices (`[A, x]` side by side,
+`[A; B]` stacked; a scalar item such as `0` fills its block). Size arguments are expressions too, so a size symbol (`n`, `m*n`) is a name bound to a number.
+
 `numeric_jacobian` differentiates an expression by central finite differences in
 numerator layout (rows: the output, flattened row-major; columns: the variables of one
 `--wrt` group, each flattened row-major, side by side). `Evaluation.hazard` is the
@@ -22,9 +30,13 @@ import numpy as np
 _TOKEN = re.compile(r"""
     (?P<ws>\s+)
   | (?P<number>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)
-  | (?P<name>[^\W\d_]\w*)
-  | (?P<op>\*\*|[-+*/@·^'()\[\],])
+  | (?P<name>(?!ᵀ)[^\W\d_](?:(?!ᵀ)\w)*)
+  | (?P<op>\*\*|[-+*/@·^'()\[\],;ᵀ⊙⊘−])
 """, re.VERBOSE)
+
+
+# The papers' symbols SPEC.md accepts as input, and `**`, spelled as the parser knows them.
+_PAPER_SYMBOLS = {"**": "^", "ᵀ": "'", "⊙": "*", "⊘": "/", "−": "-"}
 
 
 def tokenize(text: str) -> list[tuple[str, str]]:
@@ -36,7 +48,7 @@ def tokenize(text: str) -> list[tuple[str, str]]:
         pos = m.end()
         if m.lastgroup != "ws":
             value = m.group()
-            tokens.append((m.lastgroup, "^" if value == "**" else value))
+            tokens.append((m.lastgroup, _PAPER_SYMBOLS.get(value, value)))
     tokens.append(("end", ""))
     return tokens
 
@@ -121,8 +133,20 @@ class _Parser:
             self.take(")")
             return inner
         if value == "[":
-            return ("vector", *self.arguments("]"))
+            rows = self.rows()
+            return ("vector", *rows[0]) if len(rows) == 1 else ("block", *rows)
         raise SyntaxError(f"oracle: unexpected {value!r}")
+
+    def rows(self) -> list[tuple]:
+        """`[a, b; c, d]`: rows of a block matrix, `;` between rows (one row: `[a, b, c]`)."""
+        rows, row = [], [self.expr()]
+        while self.peek() in (",", ";"):
+            if self.take()[1] == ";":
+                rows.append(tuple(row))
+                row = []
+            row.append(self.expr())
+        self.take("]")
+        return rows + [tuple(row)]
 
     def arguments(self, close: str) -> list:
         args = [self.expr()]
@@ -147,6 +171,118 @@ def _logsumexp(x):
     return m + np.log(np.sum(np.exp(x - m)))
 
 
+def _size(v) -> int:
+    n = float(v)
+    if not n.is_integer() or n < 1:
+        raise ValueError(f"oracle: a size must be a positive integer, not {v!r}")
+    return int(n)
+
+
+def _flat(v) -> np.ndarray:
+    """A vector, given as a vector, a row or a one-column matrix."""
+    a = np.asarray(v, dtype=float)
+    if a.ndim == 2 and 1 in a.shape:
+        return a.reshape(-1)
+    if a.ndim != 1:
+        raise ValueError(f"oracle: expected a vector, got shape {a.shape}")
+    return a
+
+
+def _kron(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.ndim == 1 and b.ndim == 1:
+        return np.kron(a, b)
+    column = lambda v: v.reshape(-1, 1) if v.ndim == 1 else np.atleast_2d(v)   # noqa: E731
+    return np.kron(column(a), column(b))
+
+
+def commutation(m, n) -> np.ndarray:
+    """K with vec(Aᵀ) = K vec(A) for A m×n, vec row-major: vec(A)[i*n + j] = A[i, j]."""
+    m, n = _size(m), _size(n)
+    k = np.zeros((m * n, m * n))
+    for i in range(m):
+        for j in range(n):
+            k[j * m + i, i * n + j] = 1.0
+    return k
+
+
+class NeedsSize(ValueError):
+    """A block whose size only the whole result can tell (a lone `0` row, an `I` alone)."""
+
+
+def _block_dims(item, h, w) -> tuple:
+    """What an item says of its block's size, given what is known (h, w may be None)."""
+    if hasattr(item, "sized"):                  # a lazy I or 1 of the paper readers
+        return item.complete(h if item.rows is None else item.rows, w if item.cols is None else item.cols)
+    a = np.asarray(item)
+    return (a.shape[0], 1) if a.ndim == 1 else a.shape
+
+
+def _fill(known: list, total) -> list:
+    missing = [i for i, k in enumerate(known) if k is None]
+    if not missing or total is None:
+        return known
+    rest = total - sum(k for k in known if k is not None)
+    if len(missing) == 1 and rest >= 1:
+        return [rest if k is None else k for k in known]
+    if rest == len(missing):
+        return [1 if k is None else k for k in known]
+    return known
+
+
+def assemble_blocks(rows: list[list], shape=None, scalar=lambda a: np.ndim(a) == 0) -> np.ndarray:
+    """A block matrix: a scalar item fills its block; a vector is a column; a block's height
+    comes from its row, its width from its column; a row or column of scalars alone is 1
+    high or wide, unless `shape` (the whole result's) says otherwise (`[0; I]` in 5 rows)."""
+    if len({len(r) for r in rows}) != 1:
+        raise ValueError("oracle: a block matrix with rows of different lengths")
+    heights = [None] * len(rows)
+    widths = [None] * len(rows[0])
+    lone = lambda items: all(scalar(a) for a in items)               # noqa: E731
+    for attempt in range(4):                    # what one block fixes, another may need
+        if attempt == 2:                        # then a row or column of scalars alone is 1
+            heights = [1 if h is None and lone(rows[i]) else h for i, h in enumerate(heights)]
+            widths = [1 if w is None and lone([r[j] for r in rows]) else w for j, w in enumerate(widths)]
+        for i, row in enumerate(rows):
+            for j, item in enumerate(row):
+                if scalar(item):
+                    continue
+                h, w = _block_dims(item, heights[i], widths[j])
+                for dims, k, v in ((heights, i, h), (widths, j, w)):
+                    if v is not None and dims[k] not in (None, v):
+                        raise ValueError(f"oracle: block sizes {dims[k]} and {v} do not fit")
+                    if v is not None:
+                        dims[k] = v
+        heights = _fill(heights, None if shape is None else shape[0])
+        widths = _fill(widths, None if shape is None else shape[1])
+    if None in heights or None in widths:
+        raise NeedsSize("the size of a block is not known")
+    out = []
+    for i, row in enumerate(rows):
+        parts = []
+        for j, item in enumerate(row):
+            h, w = heights[i], widths[j]
+            if scalar(item):
+                parts.append(np.full((h, w), float(np.reshape(item, -1)[0])))
+            elif hasattr(item, "sized"):
+                parts.append(np.asarray(item.sized(h, w), dtype=float))
+            else:
+                a = np.asarray(item, dtype=float)
+                parts.append(a.reshape(-1, 1) if a.ndim == 1 else a)
+            if parts[-1].shape != (h, w):
+                raise ValueError(f"oracle: a block of {parts[-1].shape} where {(h, w)} fits")
+        out.append(np.hstack(parts))
+    return np.vstack(out)
+
+
+def _ones(*sizes):
+    return np.ones(tuple(_size(s) for s in sizes))
+
+
+def _zeros(*sizes):
+    return np.zeros(tuple(_size(s) for s in sizes))
+
+
 _FUNCTIONS = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "exp": np.exp, "log": np.log,
     "sqrt": np.sqrt, "tanh": np.tanh, "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
@@ -154,6 +290,11 @@ _FUNCTIONS = {
     "sum": np.sum, "mean": np.mean, "norm": lambda z: np.sqrt(np.sum(z * z)),
     "softmax": _softmax, "logsumexp": _logsumexp,
     "max": np.maximum, "min": np.minimum, "dot": lambda a, b: np.dot(a, b),
+    "eye": lambda n: np.eye(_size(n)), "ones": _ones, "zeros": _zeros,
+    "diag": lambda v: np.diag(_flat(v)), "kron": _kron,
+    "vec": lambda a: np.reshape(np.asarray(a, dtype=float), -1),
+    "commutation": commutation,
+    "step": lambda z: np.where(np.asarray(z) > 0, 1.0, 0.0), "sign": np.sign,
 }
 
 
@@ -180,7 +321,9 @@ class Evaluation:
             return float(v) if v.ndim == 0 else v
         if op == "call":
             name, args = node[1], [self(a) for a in node[2:]]
-            if name in ("abs", "relu"):
+            if name not in _FUNCTIONS:
+                raise NameError(f"oracle: unknown function {name!r}")
+            if name in ("abs", "relu", "step", "sign"):
                 self._near(_min_abs(args[0]))
             elif name in ("max", "min"):
                 self._near(_min_abs(np.subtract(args[0], args[1])))
@@ -192,7 +335,12 @@ class Evaluation:
                 self._near(float(np.sqrt(np.sum(np.square(args[0])))))
             return _FUNCTIONS[name](*args)
         if op == "vector":
-            return np.array([float(self(a)) for a in node[1:]])
+            items = [self(a) for a in node[1:]]
+            if all(np.ndim(a) == 0 for a in items):
+                return np.array([float(a) for a in items])       # [a, b, c]: a vector
+            return assemble_blocks([items])                      # [A, x]: blocks side by side
+        if op == "block":
+            return assemble_blocks([[self(a) for a in row] for row in node[1:]])
         args = [self(a) for a in node[1:]]
         if op == "neg":
             return -args[0]
@@ -220,6 +368,8 @@ class Evaluation:
             elif float(b) < 0:
                 self._near(_min_abs(a))
             return np.power(a, b)
+        if op == "matmul" and np.ndim(a) == 1 and np.ndim(b) == 2 and np.shape(b)[0] == 1:
+            return np.outer(a, b[0])     # x @ y': a vector times a row is the outer product
         if op in ("matmul", "dot"):
             out = np.matmul(a, b)
             if np.ndim(a) == 2 and np.shape(a)[0] == 1 and np.ndim(b) == 1:

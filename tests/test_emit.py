@@ -30,6 +30,9 @@ CASES = [
     ("x' @ A @ x", ["x", "A"], {}, ["x"], {"x": RNG.normal(size=3), "A": RNG.normal(size=(3, 3))}),
     ("sum(x^3) + norm(x) + logsumexp(x)", ["x"], {}, ["x"], {"x": [1.0, 2.0, 0.5]}),
     ("A @ B'", ["A", "B"], {}, None, {"A": RNG.normal(size=(2, 3)), "B": RNG.normal(size=(4, 3))}),
+    ("diag(x) @ eye(3) @ y + sum(kron(x, x)) * sum(vec(A @ A'))", ["y", "A"], {"x": "3", "y": "3"}, None,
+     {"x": [0.2, 0.5, -0.3], "y": [1.0, 2.0, 0.5], "A": RNG.normal(size=(3, 2))}),
+    ("sum(x @ y')", ["x", "y"], {}, None, {"x": [0.3, 0.1], "y": [1.0, -2.0]}),
     ("[3*x^2*y, 2*x + y^8]", ["x,y"], {"x": "scalar", "y": "scalar"}, None, {"x": 0.5, "y": -1.2}),
     ("x*y*sin(x)", ["x,y"], {"x": "scalar", "y": "scalar"}, ["x,y"], {"x": 0.5, "y": 1.5}),
     ("-mean(y*log(sigmoid(X@w)) + (1-y)*log(1-sigmoid(X@w)))", ["w"], {}, ["w"],
@@ -133,8 +136,8 @@ def test_keyword_and_taken_names_become_keyword_arguments(tmp_path):
 
 
 def test_every_function_of_the_language_has_a_numpy_spelling():
-    ops = set(E.FUNCTIONS) | {"num", "var", "dim", "ones", "zeros", "add", "neg", "mul", "div", "pow",
-                              "matmul", "transpose", "vec", "vector"}
+    ops = set(E.FUNCTIONS) | set(E.SIZED) | {"num", "var", "dim", "add", "neg", "mul", "div",
+                                             "pow", "matmul", "transpose", "vec", "vector"}
     assert ops <= set(emit.EXPRESSIONS)
 
 

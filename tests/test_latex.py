@@ -110,7 +110,7 @@ def test_fragment_shape():
     assert lines[-1] == r"\end{align*}"
     assert r"\frac{\partial f}{\partial \mathbf{w}} &= " in tex
     assert r"\frac{\partial^2 f}{\partial \mathbf{w} \, \partial \mathbf{w}^\top} &= " in tex
-    assert r"\mathbf{X}" in tex and r"\operatorname{step}" in tex and r"^\top" in tex
+    assert r"\mathbf{y}" in tex and r"\operatorname{step}" in tex and r"^\top" in tex
     assert r"f &= " in tex and r"\partial b}" not in tex
 
 

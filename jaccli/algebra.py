@@ -1,0 +1,677 @@
+"""Canonical closed forms: expand, collect, factor, and write in the papers' orientation.
+
+A closed form built by the chain rule is correct but verbose: like terms sit apart
+(-x'/2 - x'/2), products hide cancellations (y*(1 - s) - (1 - y)*s is s - y), a size
+enters as a float. `simplify` turns any typed expression into one canonical form:
+
+1. `Algebra.poly` expands it into a polynomial: {term: exact coefficient}. A term is a
+   product of factors with exact exponents (x^2/norm(x) is {x: 2, norm(x): -1}); sums of
+   products distribute (bounded by EXPAND_LIMIT, past which a sum stays one factor);
+   `@`, `dot`, `sum`, `vec` and the transpose are linear and distribute too, with the
+   transpose pushed onto the leaves ((AB)ᵀ = BᵀAᵀ, (Aᵀ)ᵀ = A) and x@A (NumPy's xᵀA)
+   written Aᵀ@x, so every vector-valued product reads as a column, A y.
+2. `Algebra.build` writes a polynomial back as an expression, sorted, with what all terms
+   share taken out (2*a*s - 2*b*s = 2*s*(a - b)), matrix products of one matrix or one
+   vector merged (Xᵀa + Xᵀb = Xᵀ(a + b), A x + Aᵀx = (A + Aᵀ) x), sum(u)/n shown as mean(u).
+3. `display` orients dot products and rows: a row vᵀ is printed with the transpose pushed
+   in ((Xᵀu)ᵀ = uᵀX), choosing for a dot product the side with fewer transposes.
+
+Every step is an identity of matrix calculus; exponents merge as for reals where the form
+is defined (sqrt(s)^2 = s where sqrt(s) is).
+"""
+from __future__ import annotations
+
+import sys
+from fractions import Fraction
+from math import gcd
+
+from . import expr as E
+from . import sizes
+from .expr import Expr, typed
+
+# A product of sums is expanded only while it has at most this many terms.
+EXPAND_LIMIT = 24
+_ELEMENTWISE = set(E.ELEMENTWISE_FUNCTIONS) - {"sqrt"}
+_ONE = E.ONE
+
+
+def simplify(e: Expr) -> Expr:
+    """The canonical, display-oriented form of `e` (same shape, same numbers)."""
+    return Algebra().simplify(e)
+
+
+class Algebra:
+    """One simplification session; memoises per node so shared subtrees cost once."""
+
+    def __init__(self):
+        self.polys: dict[Expr, dict] = {}
+        self.factors: dict[Expr, dict] = {_ONE: {}}
+        self.keys: dict[Expr, tuple] = {}
+
+    def simplify(self, e: Expr) -> Expr:
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 20000))
+        try:
+            return display(self.build(self.poly(e), e.shape), self)
+        except RecursionError:
+            return e
+        finally:
+            sys.setrecursionlimit(limit)
+
+    # ------------------------------------------------------------------ keys and terms
+    def key(self, e: Expr) -> tuple:
+        """A deterministic total order on expressions (Python's hash of a name is not)."""
+        k = self.keys.get(e)
+        if k is None:
+            k = (e.op, str(e.value), tuple(self.key(a) for a in e.args))
+            self.keys[e] = k
+        return k
+
+    def term(self, factors: dict) -> Expr:
+        """The product of {base: exponent} as one canonical expression."""
+        factors = {b: x for b, x in factors.items() if x}
+        factors = _merge_vec(factors)
+        nonscalar = [b for b in factors if b.shape != ()]
+        if len(nonscalar) > 1:
+            for b in [b for b in nonscalar if b.op == "ones"]:
+                del factors[b]
+        if not factors:
+            return _ONE
+        order = sorted(factors, key=lambda b: (b.shape != (), self.key(b)))
+        factors = {b: factors[b] for b in order}
+        shown = _mean_form(factors)
+        top = [_power(b, x) for b, x in shown.items() if x > 0]
+        bottom = [_power(b, -x) for b, x in shown.items() if x < 0]
+        t = _chain(top) if top else _ONE
+        if bottom:
+            t = typed("div", (t, _chain(bottom)))
+        self.factors.setdefault(t, factors)
+        return t
+
+    def factors_of(self, t: Expr) -> dict:
+        f = self.factors.get(t)
+        if f is None:
+            f = {t: Fraction(1)}
+            self.factors[t] = f
+        return f
+
+    def atom(self, e: Expr) -> dict:
+        self.factors.setdefault(e, {e: Fraction(1)})
+        return {e: Fraction(1)}
+
+    # ------------------------------------------------------------------ expression -> poly
+    def poly(self, e: Expr) -> dict:
+        hit = self.polys.get(e)
+        if hit is None:
+            hit = self._poly(e)
+            self.polys[e] = hit
+        return hit
+
+    def _poly(self, e: Expr) -> dict:
+        op = e.op
+        if op == "num":
+            if isinstance(e.value, float):            # inf, nan: kept as they are
+                return self.atom(e)
+            return {_ONE: e.value} if e.value else {}
+        if op in ("var", "dim"):
+            return self.atom(e)
+        if op == "ones":
+            return {_ONE: Fraction(1)}
+        if op == "zeros":
+            return {}
+        if op == "add":
+            out: dict = {}
+            for a in e.args:
+                _accumulate(out, self.poly(a))
+            return out
+        if op == "neg":
+            return {t: -c for t, c in self.poly(e.args[0]).items()}
+        if op == "mul":
+            a, b = e.args
+            return self.product(self.poly(a), a.shape, self.poly(b), b.shape)
+        if op == "div":
+            a, b = e.args
+            return self.product(self.poly(a), a.shape, self.inverse(self.poly(b), b.shape), b.shape)
+        if op == "pow":
+            return self.power(e)
+        if op == "sqrt":
+            return self.raised(self.poly(e.args[0]), e.args[0].shape, Fraction(1, 2))
+        if op in ("matmul", "dot"):
+            return self.matmul(e)
+        if op == "transpose":
+            return self.transposed(e.args[0])
+        if op == "vec":
+            return self.vectorised(e.args[0])
+        if op == "sum":
+            return self.summed(e.args[0])
+        if op == "mean":
+            a = e.args[0]
+            n = sizes.product(a.shape) if a.shape else 1
+            return self.product(self.summed(a), (), self.inverse(self.poly(E.dim(n)), ()), ())
+        args = tuple(self.simplify_inner(a) for a in e.args)
+        if op in _ELEMENTWISE and args[0].op == "vec":          # f(vec(A)) = vec(f(A))
+            return self.atom(typed("vec", (typed(op, (args[0].args[0],)),)))
+        return self.atom(typed(op, args, e.value))
+
+    def simplify_inner(self, e: Expr) -> Expr:
+        return self.build(self.poly(e), e.shape)
+
+    # ------------------------------------------------------------------ element-wise algebra
+    def product(self, p: dict, ps, q: dict, qs) -> dict:
+        if len(p) * len(q) > EXPAND_LIMIT:
+            if len(p) > 1:
+                p = self.as_factor(p, ps)
+            if len(q) > 1:
+                q = self.as_factor(q, qs)
+        out: dict = {}
+        for t, c in p.items():
+            ft = self.factors_of(t)
+            for u, d in q.items():
+                merged = dict(ft)
+                for b, x in self.factors_of(u).items():
+                    merged[b] = merged.get(b, 0) + x
+                key = self.term(merged)
+                out[key] = out.get(key, 0) + c * d
+        return {t: c for t, c in out.items() if c}
+
+    def as_factor(self, p: dict, shape) -> dict:
+        """A sum kept whole, as one factor: its shared content stays outside."""
+        g, common, rest = self.content(p)
+        base = self.sum_expr(rest, shape)
+        merged = dict(common)
+        merged[base] = merged.get(base, 0) + 1
+        self.factors.setdefault(base, {base: Fraction(1)})
+        return {self.term(merged): g}
+
+    def inverse(self, p: dict, shape) -> dict:
+        if not p:
+            return self.atom(typed("div", (_ONE, E.zeros(shape))))
+        if len(p) > 1:
+            p = self.as_factor(p, shape)
+        (t, c), = p.items()
+        return {self.term({b: -x for b, x in self.factors_of(t).items()}): 1 / c}
+
+    def power(self, e: Expr) -> dict:
+        a, b = e.args
+        pb = self.poly(b)
+        if not pb:
+            return {_ONE: Fraction(1)}
+        if len(pb) == 1 and _ONE in pb:
+            return self.raised(self.poly(a), a.shape, pb[_ONE])
+        return self.atom(typed("pow", (self.simplify_inner(a), self.simplify_inner(b))))
+
+    def raised(self, p: dict, shape, k: Fraction) -> dict:
+        if not p:
+            return {} if k > 0 else self.atom(typed("pow", (E.zeros(shape), E.num(k))))
+        if len(p) == 1:
+            (t, c), = p.items()
+            f = self.factors_of(t)
+            whole = k.denominator == 1
+            if whole or (c == 1 and all(x == 1 for x in f.values()) and len(f) == 1):
+                folded = E.fold_power(c, k)
+                if folded is not None:
+                    return {self.term({b: x * k for b, x in f.items()}): folded}
+        g, common, rest = self.content(p) if len(p) > 1 else (Fraction(1), {}, p)
+        folded = E.fold_power(g, k)
+        if len(p) > 1 and folded is not None and k.denominator == 1:
+            base = self.sum_expr(rest, shape)
+            merged = {b: x * k for b, x in common.items()}
+            merged[base] = merged.get(base, 0) + k
+            self.factors.setdefault(base, {base: Fraction(1)})
+            return {self.term(merged): folded}
+        base = self.build(p, shape)
+        self.factors.setdefault(base, {base: Fraction(1)})
+        return {self.term({base: k}): Fraction(1)}
+
+    # ------------------------------------------------------------------ linear maps
+    def fitted(self, e: Expr) -> dict:
+        """poly(e) with every term of e's own shape (a scalar term c becomes c·1)."""
+        p = self.poly(e)
+        if e.shape == ():
+            return p
+        ones = E.ones(e.shape)
+        out: dict = {}
+        for t, c in p.items():
+            if t.shape != e.shape:
+                merged = dict(self.factors_of(t))
+                merged[ones] = Fraction(1)
+                t = self.term(merged)
+            out[t] = out.get(t, 0) + c
+        return out
+
+    def split(self, t: Expr) -> tuple[dict, Expr]:
+        """t = s·m: its scalar factors s, and the product m of the others."""
+        f = self.factors_of(t)
+        scalars = {b: x for b, x in f.items() if b.shape == ()}
+        rest = {b: x for b, x in f.items() if b.shape != ()}
+        return scalars, self.term(rest)
+
+    def linear(self, p: dict, shape, core_map) -> dict:
+        """Σ c·s·m ↦ Σ c·s·core_map(m): a map linear in its argument."""
+        out: dict = {}
+        for t, c in p.items():
+            scalars, core = self.split(t)
+            for u, d in core_map(core).items():
+                merged = dict(scalars)
+                for b, x in self.factors_of(u).items():
+                    merged[b] = merged.get(b, 0) + x
+                key = self.term(merged)
+                out[key] = out.get(key, 0) + c * d
+        return {t: c for t, c in out.items() if c}
+
+    def bilinear(self, a: Expr, b: Expr, core_map) -> dict:
+        p, q = self.fitted(a), self.fitted(b)
+        if len(p) * len(q) > EXPAND_LIMIT:
+            p = self.as_factor(p, a.shape) if len(p) > 1 else p
+            q = self.as_factor(q, b.shape) if len(q) > 1 else q
+        out: dict = {}
+        for t, c in q.items():
+            s_t, core_t = self.split(t)
+            part = self.linear(p, a.shape, lambda m: core_map(m, core_t))
+            for u, d in part.items():
+                merged = dict(self.factors_of(u))
+                for f, x in s_t.items():
+                    merged[f] = merged.get(f, 0) + x
+                key = self.term(merged)
+                out[key] = out.get(key, 0) + c * d
+        return {t: c for t, c in out.items() if c}
+
+    def matmul(self, e: Expr) -> dict:
+        a, b = e.args
+        sa, sb = a.shape, b.shape
+        if len(sa) == 1 and len(sb) == 1:
+            return self.bilinear(a, b, self.dot_core)
+        if len(sa) == 1 and len(e.shape) == 2:                 # u @ v': the outer product
+            return self.bilinear(a, b, self.outer_core)
+        if len(sa) == 1:                                        # xᵀA written Aᵀx
+            return self.poly(typed("matmul", (typed("transpose", (b,)), a)))
+        if len(sb) == 1 and e.shape == ():                      # a row times a column
+            return self.bilinear(typed("transpose", (a,)), b, self.dot_core)
+        if len(sb) == 1:
+            return self.bilinear(a, b, self.product_core)
+        if sa[0] == 1:
+            column = typed("matmul", (typed("transpose", (b,)), typed("transpose", (a,))))
+            return self.transposed(column)                     # uᵀB = (Bᵀu)ᵀ
+        return self.bilinear(a, b, self.product_core)
+
+    def dot_core(self, u: Expr, v: Expr) -> dict:
+        if u.op == "ones":
+            return self.summed_core(v)
+        if v.op == "ones":
+            return self.summed_core(u)
+        fu, fv = self.factors_of(u), self.factors_of(v)
+        if any(b in fv and fv[b] + x == 0 for b, x in fu.items()):   # (y/s)ᵀs = sum(y)
+            merged = dict(fu)
+            for b, x in fv.items():
+                merged[b] = merged.get(b, 0) + x
+            return self.summed_core(self.term(merged))
+        first, second = sorted((u, v), key=self.key)
+        return self.atom(typed("dot", (first, second)))
+
+    def outer_core(self, u: Expr, r: Expr) -> dict:
+        return self.atom(typed("matmul", (u, r)))
+
+    def product_core(self, m: Expr, v: Expr) -> dict:
+        """m @ v for a matrix m: identities drop, chains nest to the right: A @ (B @ v)."""
+        if m.op == "eye":
+            return {v: Fraction(1)}
+        if v.op == "eye":
+            return {m: Fraction(1)}
+        if m.op == "diag" and len(v.shape) == 1:
+            return self.product({m.args[0]: Fraction(1)} if m.args[0] in self.factors
+                                else self.poly(m.args[0]), m.args[0].shape, {v: Fraction(1)}, v.shape)
+        if m.op == "matmul" and len(m.args[0].shape) == 1 and len(v.shape) == 1:
+            u, row = m.args                                    # (u vᵀ) w = u (v·w)
+            w = self.fitted(typed("transpose", (row,)))
+            dots: dict = {}
+            for t, c in w.items():
+                _accumulate(dots, {k: c * d for k, d in self.dot_core(t, v).items()})
+            return self.product(self.poly(u), u.shape, dots, ())
+        if m.op == "matmul" and len(m.args[0].shape) == 2 and len(m.args[1].shape) == 2:
+            inner = typed("matmul", (m.args[1], v))
+            return self.atom(typed("matmul", (m.args[0], inner)))
+        return self.atom(typed("matmul", (m, v)))
+
+    def transposed(self, a: Expr) -> dict:
+        p = self.fitted(a)
+        return self.linear(p, a.shape, lambda m: self.transpose_core(m, a.shape))
+
+    def transpose_core(self, m: Expr, shape) -> dict:
+        if len(m.shape) == 1:
+            return self.atom(typed("transpose", (m,)))
+        if m.op == "transpose":
+            return {m.args[0]: Fraction(1)} if m.args[0] in self.factors else self.poly(m.args[0])
+        if m.op == "eye":
+            return {m: Fraction(1)}
+        if m.op == "ones":
+            flipped = (m.shape[1],) if m.shape[0] == 1 else (m.shape[1], m.shape[0])
+            return {self.term({E.ones(flipped): Fraction(1)}): Fraction(1)}
+        if m.op == "diag":
+            return self.atom(m)
+        if m.op == "matmul":
+            x, y = m.args
+            return self.poly(typed("matmul", (typed("transpose", (y,)), typed("transpose", (x,)))))
+        if m.op == "vec":
+            return self.atom(typed("transpose", (m,)))
+        f = self.factors_of(m)
+        if len(f) > 1 or next(iter(f.values())) != 1:          # (A ⊙ B)ᵀ = Aᵀ ⊙ Bᵀ
+            out = {_ONE: Fraction(1)}
+            for b, x in f.items():
+                pb = self.transpose_core(b, b.shape)
+                out = self.product(out, (), self.raised(pb, b.shape, x) if x != 1 else pb, ())
+            return out
+        if m.op in _ELEMENTWISE:                                  # f(A)ᵀ = f(Aᵀ)
+            inner = self.build(self.transpose_core(m.args[0], m.args[0].shape),
+                               (m.shape[1], m.shape[0]))
+            return self.atom(typed(m.op, (inner,)))
+        return self.atom(typed("transpose", (m,)))
+
+    def vectorised(self, a: Expr) -> dict:
+        if len(a.shape) < 2:
+            return self.poly(a)
+        p = self.fitted(a)
+        return self.linear(p, a.shape, self.vec_core)
+
+    def vec_core(self, m: Expr) -> dict:
+        if m.op == "transpose" and len(m.args[0].shape) == 1:
+            return {m.args[0]: Fraction(1)}
+        if m.op == "ones":
+            return {self.term({E.ones((sizes.product(m.shape),)): Fraction(1)}): Fraction(1)}
+        return self.atom(typed("vec", (m,)))
+
+    def summed(self, a: Expr) -> dict:
+        if a.shape == ():
+            return self.poly(a)
+        return self.linear(self.fitted(a), a.shape, self.summed_core)
+
+    def summed_core(self, m: Expr) -> dict:
+        if m.op == "ones":
+            n = sizes.product(m.shape)
+            return {_ONE: Fraction(n)} if isinstance(n, int) else self.atom(E.dim(n))
+        if m.op == "vec":
+            return self.summed_core(m.args[0])
+        if m.op == "transpose":
+            return self.summed_core(m.args[0])
+        return self.atom(typed("sum", (m,)))
+
+    # ------------------------------------------------------------------ poly -> expression
+    def content(self, p: dict) -> tuple[Fraction, dict, dict]:
+        """p = g · F · rest: the number and the factors every term shares."""
+        coefficients = list(p.values())
+        g = Fraction(_gcd_all([c.numerator for c in coefficients]),
+                     _lcm_all([c.denominator for c in coefficients]))
+        if all(c < 0 for c in coefficients):
+            g = -g
+        terms = [self.factors_of(t) for t in p]
+        common = {}
+        for b, x in terms[0].items():
+            xs = [f.get(b, 0) for f in terms]
+            if all(y > 0 for y in xs):
+                common[b] = min(xs)
+            elif all(y < 0 for y in xs):
+                common[b] = max(xs)
+        common = {b: x for b, x in common.items() if b.shape == () or b.op != "ones"}
+        if not common and g == 1:
+            return g, {}, p
+        rest = {}
+        for t, c in p.items():
+            f = dict(self.factors_of(t))
+            for b, x in common.items():
+                f[b] -= x
+            rest[self.term(f)] = c / g
+        return g, common, rest
+
+    def build(self, p: dict, shape) -> Expr:
+        p = {t: c for t, c in p.items() if c}
+        if not p:
+            return E.zeros(shape)
+        if len(p) == 1:
+            (t, c), = p.items()
+            return _fit(scaled(c, t), shape)
+        g, common, rest = self.content(p)
+        body = self.sum_expr(rest, shape)
+        if common:
+            merged = dict(common)
+            self.factors.setdefault(body, {body: Fraction(1)})
+            merged[body] = merged.get(body, 0) + 1
+            body = self.term(merged)
+        return _fit(scaled(g, body), shape)
+
+    def sum_expr(self, p: dict, shape) -> Expr:
+        """Σ c·t with matrix products of one matrix, or of one vector, merged."""
+        p = self.merge_products(p)
+        if len(p) == 1:
+            (t, c), = p.items()
+            return _fit(scaled(c, t), shape)
+        cores = {t: self.split(t) for t in p}
+        vecs = [core for _, core in cores.values() if core.op == "vec"]
+        if vecs and all(core.shape == () or core.op == "vec" for _, core in cores.values()):
+            inner: dict = {}                                  # Σ s·vec(A) = vec(Σ s·A)
+            for t, c in p.items():
+                scalars, core = cores[t]
+                f = dict(scalars)
+                if core.op == "vec":
+                    f[core.args[0]] = f.get(core.args[0], 0) + 1
+                key = self.term(f)
+                inner[key] = inner.get(key, 0) + c
+            return typed("vec", (self.build(inner, vecs[0].args[0].shape),))
+        if any(t.shape == tuple(shape) and t.op != "ones" for t in p):   # 1 - tanh(u)^2
+            p = {(_ONE if t.op == "ones" and t.shape == tuple(shape) else t): c for t, c in p.items()}
+        order = sorted(p, key=lambda t: (p[t] < 0, self.key(t)))
+        return _fit(typed("add", [scaled(p[t], t) for t in order]), shape)
+
+    def merge_products(self, p: dict) -> dict:
+        """s·M@u + t·M@v = M@(s·u + t·v), and A@x + B@x = (A + B)@x (s, t scalar factors)."""
+        for side in (0, 1):
+            parts = {t: self.split(t) for t in p}
+            groups: dict[Expr, list] = {}
+            for t, (_, core) in parts.items():
+                if _is_product(core):
+                    groups.setdefault(core.args[side], []).append(t)
+            merged = {g: ts for g, ts in groups.items() if len(ts) > 1}
+            if not merged:
+                continue
+            out: dict = {}
+            done = set()
+            for t, c in p.items():
+                scalars, core = parts[t]
+                shared = core.args[side] if _is_product(core) else None
+                if shared is None or shared not in merged:
+                    out[t] = out.get(t, 0) + c
+                    continue
+                if shared in done:
+                    continue
+                done.add(shared)
+                inner: dict = {}
+                for u in merged[shared]:
+                    s_u, core_u = parts[u]
+                    f = dict(s_u)
+                    f[core_u.args[1 - side]] = f.get(core_u.args[1 - side], 0) + 1
+                    key = self.term(f)
+                    inner[key] = inner.get(key, 0) + p[u]
+                other = core.args[1 - side]
+                g, combined = _peel(self.build(inner, other.shape))
+                args = (shared, combined) if side == 0 else (combined, shared)
+                key = self.term({typed("matmul", args): Fraction(1)})
+                out[key] = out.get(key, 0) + g
+            p = {t: c for t, c in out.items() if c}
+        return p
+
+
+# ---------------------------------------------------------------- display orientation
+
+def display(e: Expr, algebra: Algebra | None = None) -> Expr:
+    """e with dot products written as a row times a column, transposes pushed inward."""
+    algebra = algebra or Algebra()
+    memo: dict[Expr, Expr] = {}
+
+    def walk(node: Expr) -> Expr:
+        hit = memo.get(node)
+        if hit is not None:
+            return hit
+        if node.op == "dot":
+            a, b = (walk(x) for x in node.args)
+            if a.op == "var" and b.op == "var":
+                out = typed("dot", (a, b))
+            else:
+                ra, rb = row_form(a, algebra), row_form(b, algebra)
+                out = typed("matmul", (ra, b)) if _transposes(ra) + _transposes(b) <= \
+                    _transposes(rb) + _transposes(a) else typed("matmul", (rb, a))
+        elif node.args:
+            out = Expr(node.op, tuple(walk(x) for x in node.args), node.value, node.shape)
+        else:
+            out = node
+        memo[node] = out
+        return out
+
+    return walk(e)
+
+
+def row_form(v: Expr, algebra: Algebra | None = None) -> Expr:
+    """vᵀ for a vector v, as a 1×n row with the transpose pushed in: (Xᵀu)ᵀ = uᵀX,
+    (c·x)ᵀ = c·xᵀ, (-u)ᵀ = -uᵀ; anything else is (v)ᵀ."""
+    algebra = algebra or Algebra()
+    if v.op == "neg":
+        return typed("neg", (row_form(v.args[0], algebra),))
+    if v.op == "mul" and v.args[0].shape == () and v.args[1].shape != ():
+        return typed("mul", (v.args[0], row_form(v.args[1], algebra)))
+    if v.op == "mul" and v.args[1].shape == () and v.args[0].shape != ():
+        return typed("mul", (row_form(v.args[0], algebra), v.args[1]))
+    if v.op == "div" and v.args[1].shape == ():
+        return typed("div", (row_form(v.args[0], algebra), v.args[1]))
+    if v.op == "matmul" and len(v.args[0].shape) == 2 and len(v.args[1].shape) == 1:
+        m, u = v.args
+        mt = display(algebra.build(algebra.transposed(m), (m.shape[1], m.shape[0])), algebra)
+        return typed("matmul", (row_form(u, algebra), mt))
+    if v.op == "vec" and len(v.args[0].shape) == 2:
+        return typed("transpose", (v,))
+    return typed("transpose", (v,))
+
+
+def _is_product(t: Expr) -> bool:
+    """A matrix product with a matrix or vector result (not a dot product)."""
+    return t.op == "matmul" and t.shape != ()
+
+
+def _transposes(e: Expr) -> int:
+    count, stack = 0, [e]
+    while stack:
+        node = stack.pop()
+        count += node.op == "transpose"
+        stack.extend(node.args)
+    return count
+
+
+# ---------------------------------------------------------------- small helpers
+
+def scaled(c: Fraction, t: Expr) -> Expr:
+    """c·t written as p*t/q: -2*t/3, t/n, -t."""
+    if t is _ONE or (t.op == "num" and t.value == 1):
+        return E.num(c)
+    if c == 1:
+        return t
+    if c == -1:
+        return typed("neg", (t,))
+    p, q = abs(c.numerator), c.denominator
+    body = t if p == 1 else typed("mul", (E.num(p), t))
+    if q != 1:
+        body = typed("div", (body, E.num(q)))
+    return typed("neg", (body,)) if c < 0 else body
+
+
+def _peel(e: Expr) -> tuple[Fraction, Expr]:
+    """e = g·core for the number g that `scaled` put in front."""
+    if e.op == "neg":
+        g, core = _peel(e.args[0])
+        return -g, core
+    if e.op == "div" and E.is_number(e.args[1]) and isinstance(e.args[1].value, Fraction):
+        g, core = _peel(e.args[0])
+        return g / e.args[1].value, core
+    if e.op == "mul" and E.is_number(e.args[0]) and isinstance(e.args[0].value, Fraction):
+        return e.args[0].value, e.args[1]
+    return Fraction(1), e
+
+
+def _fit(e: Expr, shape) -> Expr:
+    """A scalar e broadcast to `shape`, written as the papers do: 1/n becomes 𝟏/n."""
+    shape = tuple(shape)
+    if e.shape == shape or shape == () or len(e.shape) == len(shape):
+        return e
+    if E.is_zero(e):
+        return E.zeros(shape)
+    if e.op == "num":
+        return scaled(e.value, E.ones(shape)) if isinstance(e.value, Fraction) else \
+            typed("mul", (e, E.ones(shape)))
+    if e.op == "neg":
+        return typed("neg", (_fit(e.args[0], shape),))
+    if e.op == "div":
+        return typed("div", (_fit(e.args[0], shape), e.args[1]))
+    if e.op == "mul" and E.is_number(e.args[0]):
+        return typed("mul", (e.args[0], _fit(e.args[1], shape)))
+    return typed("mul", (e, E.ones(shape)))
+
+
+def _power(base: Expr, x: Fraction) -> Expr:
+    if x == 1:
+        return base
+    if x == Fraction(1, 2):
+        return typed("sqrt", (base,))
+    return typed("pow", (base, E.num(x)))
+
+
+def _chain(factors: list) -> Expr:
+    out = factors[0]
+    for f in factors[1:]:
+        out = typed("mul", (out, f))
+    return out
+
+
+def _mean_form(factors: dict) -> dict:
+    """sum(u)·n⁻¹ is shown as mean(u) when n is u's size."""
+    out = dict(factors)
+    for b, x in factors.items():
+        if b.op == "sum" and x == 1 and b.args[0].shape:
+            n = E.dim(sizes.product(b.args[0].shape))
+            if out.get(n) == -1 and n.op == "dim":
+                del out[n]
+                out[typed("mean", b.args)] = out.pop(b)
+    return out
+
+
+def _merge_vec(factors: dict) -> dict:
+    """vec(A)ᵃ ⊙ vec(B)ᵇ = vec(Aᵃ ⊙ Bᵇ): element-wise work on flattened matrices stays inside vec."""
+    vecs = [b for b in factors if b.op == "vec"]
+    others = [b for b in factors if b.shape != () and b.op != "vec" and b.op != "ones"]
+    if len(vecs) < 2 or others or len({b.args[0].shape for b in vecs}) != 1:
+        return factors
+    inner = None
+    for b in vecs:
+        f = _power(b.args[0], factors[b]) if factors[b] > 0 else \
+            typed("div", (E.ONE, _power(b.args[0], -factors[b])))
+        inner = f if inner is None else typed("mul", (inner, f))
+    out = {b: x for b, x in factors.items() if b.op != "vec"}
+    out[typed("vec", (inner,))] = Fraction(1)
+    return out
+
+
+def _accumulate(out: dict, p: dict) -> None:
+    for t, c in p.items():
+        total = out.get(t, 0) + c
+        if total:
+            out[t] = total
+        else:
+            out.pop(t, None)
+
+
+def _gcd_all(values) -> int:
+    g = 0
+    for v in values:
+        g = gcd(g, abs(v))
+    return g or 1
+
+
+def _lcm_all(values) -> int:
+    out = 1
+    for v in values:
+        out = out * v // gcd(out, v)
+    return out
