@@ -106,6 +106,7 @@ class _Walk:
         self.paths = derivation.paths
         self.labels: dict[Expr, Expr] = {}      # subexpression -> its u (a variable node)
         self.jacobians: dict[Expr, J.Jacobian] = {}
+        self.shown: dict[Expr, J.Jacobian] = {}      # the same, as jac prints closed forms
         self.steps: list[dict] = []
 
     def placeholder(self, node: Expr) -> Expr:
@@ -159,14 +160,15 @@ class _Walk:
             locals_.append(f"∂{me}/∂{arg_text} = {local.form(UNICODE)}")
             product = J.jmul(local, below)
             # ∂x/∂x = I: a direct path contributes its local Jacobian alone
-            chain.append(_paren(local) if arg.op == "var" else f"{_paren(local)} · {_paren(below)}")
+            chain.append(_paren(local) if arg.op == "var"
+                         else f"{_paren(local)} · {_paren(self.shown[arg])}")
             name = simplification(local, below, product)
             if name:
                 named.append(name)
             terms.append(product)
         out = J.jsum(*terms)
         self.jacobians[node] = out
-        shown = J.simplified(out, self.algebra)      # as jac prints closed forms
+        shown = self.shown[node] = J.simplified(out, self.algebra)
         step = {
             "variable": me,
             "expression": f"{me} = {show(local_node, UNICODE)}",
@@ -189,6 +191,7 @@ class _Walk:
                 for a in node.args]
         out = J.vstack(rows)
         self.jacobians[node] = out
+        self.shown[node] = out
         self.steps.append({
             "variable": me,
             "expression": f"{me} = {show(local_node, UNICODE)}",
