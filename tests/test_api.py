@@ -110,3 +110,14 @@ def test_hessian_check_and_steps_through_the_api():
     assert "∂²f/∂x" in r._repr_markdown_() and "check: ok" in r._repr_markdown_()
     with pytest.raises(KeyError):
         r.hessian("y")
+
+
+def test_help_documents_the_new_options():
+    from click.testing import CliRunner
+
+    from jaccli.cli import command
+    text = CliRunner().invoke(command, ["--help"]).output
+    for option in ("--steps", "--check", "--hessian", "--latex", "--emit"):
+        assert option in text
+    for example in ("--steps", "--check", "--hessian x", "--latex", "--emit numpy"):
+        assert f"jac " in text and example in text.split("Explanations, checks")[1]
