@@ -120,4 +120,4 @@ def test_help_documents_the_new_options():
     for option in ("--steps", "--check", "--hessian", "--latex", "--emit"):
         assert option in text
     for example in ("--steps", "--check", "--hessian x", "--latex", "--emit numpy"):
-        assert f"jac " in text and example in text.split("Explanations, checks")[1]
+        assert example in text.split("Explanations, checks")[1]

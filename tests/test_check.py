@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
 
 from jaccli import check as C
 from jaccli import rules
@@ -11,6 +12,7 @@ from jaccli.api import compute
 
 from oracle import hazard, numeric_jacobian
 from runjac import one, session
+from test_properties import SHAPES, problem
 
 CASES = [
     ("max(0, w@x + b)", ["w", "b"], {"b": "scalar"}),
@@ -126,3 +128,31 @@ def test_a_jacobian_too_large_to_compute_is_not_checked_and_says_so():
     status, doc, err = one("W @ x", wrt=["W"], shapes={"W": "3000x3000"}, check=True)
     assert status == 0
     assert doc["jacobians"][0]["check"]["ok"] is None and "too large" in err
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(problem())
+def test_the_verdict_agrees_with_the_oracle(case):
+    """At check's own random points, 'ok' is what the test oracle's finite differences say
+    (where the oracle's verdict is clear: far inside or far outside the tolerance)."""
+    text, given_values, wrt = case
+    shapes = {n: SHAPES[n] for n in given_values}       # declared, so no values are needed
+    r = compute(text, [w.split(",") for w in wrt], shapes, None, "numerator", check=True)
+    points = C.random_points(r)
+    assume(points)
+    for i, jr in enumerate(r.jacobians):
+        if jr.check["ok"] is None:
+            continue
+        clear_fail = False
+        for values in points:
+            at = compute(text, [w.split(",") for w in wrt], shapes, values, "numerator")
+            got = at.jacobians[i].value.dense()
+            with np.errstate(all="ignore"):
+                want = numeric_jacobian(text, values, jr.wrt.split(","))
+            assume(np.all(np.isfinite(want)))
+            scale = max(1.0, float(np.max(np.abs(want), initial=0.0)))
+            error = float(np.max(np.abs(got - want), initial=0.0)) / scale
+            assume(error < 1e-7 or error > 1e-3)
+            clear_fail = clear_fail or error > 1e-3
+        assert jr.check["ok"] is (not clear_fail), (text, jr.wrt, jr.check)
