@@ -55,6 +55,8 @@ def rule_name(node: Expr, through: tuple) -> str:
         name = "scalar expansion: a scalar operand broadcast, its Jacobian a column"
     elif op in ("add", "mul", "div", "pow"):
         word = {"add": "sum", "mul": "product", "div": "quotient", "pow": "power"}[op]
+        if op == "add" and any(a.op == "neg" for a in args):
+            word = "difference"
         name = (f"element-wise {word}{' (Hadamard)' * (op == 'mul')}: diagonal"
                 if node.shape != () else f"scalar {word} rule")
     elif op == "neg":
@@ -108,10 +110,13 @@ class _Walk:
         self.jacobians: dict[Expr, J.Jacobian] = {}
         self.shown: dict[Expr, J.Jacobian] = {}      # the same, as jac prints closed forms
         self.steps: list[dict] = []
+        self.folded: set[Expr] = set()     # -u inside a sum: written y - u, as the article does
 
     def placeholder(self, node: Expr) -> Expr:
-        """`node` with every operand that holds the variable replaced by its u."""
-        args = tuple(self.labels.get(a, a) for a in node.args)
+        """`node` with every operand that holds the variable replaced by its u (a folded
+        negation keeps its sign: y - u₃)."""
+        args = tuple(self.labels.get(a) or (self.placeholder(a) if a in self.folded else a)
+                     for a in node.args)
         return Expr(node.op, args, node.value, node.shape)
 
     def label_text(self, node: Expr) -> str:
@@ -132,8 +137,13 @@ class _Walk:
             stack.extend((a, False) for a in reversed(node.args)
                          if self.name in self.paths[a] and a not in seen)
         x = self.name
+        parents: dict[Expr, set[str]] = {}
         for node in order:
-            if node.op == "var":
+            for a in node.args:
+                parents.setdefault(a, set()).add(node.op)
+        self.folded = {n for n in order if n.op == "neg" and parents.get(n) == {"add"}}
+        for node in order:
+            if node.op == "var" or node in self.folded:
                 continue
             if node is not self.tree:
                 k = len(self.labels) + 1
@@ -154,8 +164,11 @@ class _Walk:
         terms, locals_, chain, named = [], [], [], []
         for i in through:
             arg = node.args[i]
-            below = self.jacobians.get(arg) if arg.op != "var" else J.Identity(self.n)
             local = rules.local(local_node, i)
+            if arg in self.folded:          # ∂(y - u)/∂u = -I: the sum's rule and the sign at once
+                local = J.jmul(local, rules.local(self.placeholder(arg), 0))
+                arg = arg.args[0]
+            below = self.jacobians.get(arg) if arg.op != "var" else J.Identity(self.n)
             arg_text = arg.value if arg.op == "var" else self.labels[arg].value
             locals_.append(f"∂{me}/∂{arg_text} = {local.form(UNICODE)}")
             product = J.jmul(local, below)

@@ -90,6 +90,9 @@ def test_the_articles_loss():
     assert "element-wise power" in rules and rules[-2] == "mean reduction"
     assert steps[0]["expression"] == "u₁ = X w" and steps[0]["result"] == "∂u₁/∂w = X"
     assert any(s["expression"] == "u₃ = max(0, u₂)" for s in steps)
+    difference = next(s for s in steps if s["expression"] == "u₄ = y - u₃")   # as the article
+    assert difference["rule"].startswith("element-wise difference")
+    assert difference["local"] == "∂u₄/∂u₃ = -I"
     named = [n for s in steps for n in s.get("simplifications", [])]
     assert "𝟏ᵀ diag(d) = dᵀ" in named and "diag(a) diag(b) = diag(a ⊙ b)" in named
     assert "diag(d) M: the rows of M scaled by d" in named
