@@ -19,8 +19,11 @@ def name_tex(name: str, shape) -> str:
 
 
 def _wrt_tex(wrt: str, variables: dict) -> str:
+    """x, (x, y), and vec(W) for a matrix (its entries row by row, as SPEC.md differentiates)."""
     names = wrt.split(",")
     parts = [name_tex(n, variables.get(n, ())) for n in names]
+    parts = [r"\operatorname{vec}\left(" + p + r"\right)" if len(variables.get(n, ())) == 2 else p
+             for n, p in zip(names, parts)]
     return parts[0] if len(parts) == 1 else r"\left(" + ", ".join(parts) + r"\right)"
 
 

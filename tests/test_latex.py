@@ -112,6 +112,8 @@ def test_fragment_shape():
     assert r"\frac{\partial^2 f}{\partial \mathbf{w} \, \partial \mathbf{w}^\top} &= " in tex
     assert r"\mathbf{y}" in tex and r"\operatorname{step}" in tex and r"^\top" in tex
     assert r"f &= " in tex and r"\partial b}" not in tex
+    matrix = fragment(_result("sum(tanh(W @ x))", ["W"], {}, None))
+    assert r"\frac{\partial f}{\partial \operatorname{vec}\left(W\right)}" in matrix
 
 
 def test_latex_option_prints_the_fragment_and_json_carries_it():
