@@ -30,6 +30,7 @@ class Entry:
     diag: np.ndarray | None = None      # the diagonal, when `diagonal` and there are values
     check: dict | None = None           # with check=True: {ok, max_abs_error, points}
     steps: list | None = None           # with steps=True: [{rule, expression, result, ...}]
+    gradient: dict | None = None        # scalar f, matrix W: {shape, symbolic, latex, value}
 
 
 @dataclass
@@ -107,9 +108,13 @@ def _entry(jr, result) -> Entry:
         if jr.jacobian.diagonal:
             d = getattr(jr.value, "d", None)
             diag = d if d is not None else np.diag(value)
+    gradient = doc.get("gradient")
+    if gradient is not None and gradient.get("value") is not None:
+        gradient = {**gradient, "value": np.asarray(gradient["value"], dtype=float)}
     return Entry(wrt=doc["wrt"], shape=doc["shape"], symbolic=doc["symbolic"], latex=doc["latex"],
                  structure=doc["structure"], kind=doc["kind"], diagonal=doc["diagonal"],
-                 value=value, diag=diag, check=doc.get("check"), steps=doc.get("steps"))
+                 value=value, diag=diag, check=doc.get("check"), steps=doc.get("steps"),
+                 gradient=gradient)
 
 
 def jacobian(expression: str, wrt=None, *, shapes=None, values=None, layout: str = "numerator",

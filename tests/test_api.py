@@ -121,3 +121,11 @@ def test_help_documents_the_new_options():
         assert option in text
     for example in ("--steps", "--check", "--hessian x", "--latex", "--emit numpy"):
         assert example in text.split("Explanations, checks")[1]
+
+
+def test_matrix_gradient_has_the_matrix_shape():
+    w, x = RNG.normal(size=(2, 3)), RNG.normal(size=3)
+    r = jacobian("sum(tanh(W @ x))", wrt="W", values={"W": w, "x": x})
+    g = r["W"].gradient
+    assert g["shape"] == [2, 3] and isinstance(g["value"], np.ndarray)
+    np.testing.assert_allclose(g["value"], np.outer(1 - np.tanh(w @ x) ** 2, x), rtol=1e-12)
