@@ -330,7 +330,9 @@ def _closed_forms(result) -> str:
         for jr in entries:
             j = jr.jacobian
             rows, cols = sizes.to_json(j.rows), sizes.to_json(j.cols)
-            lines.append(f"    {title}{jr.wrt} = {j.form()}")
+            wrt = ",".join(f"vec({n})" if len(result.variables.get(n, ())) == 2 else n
+                           for n in jr.wrt.split(","))
+            lines.append(f"    {title}{wrt} = {j.form()}")
             lines.append(f"        {rows} x {cols}, {j.structure}"
                          + (", diagonal" if j.diagonal and j.structure != "diagonal" else ""))
     return "\n".join(lines)
