@@ -30,7 +30,7 @@ Explanations, checks, second derivatives, code:
   jac "mean((y - max(0, X @ w + b))^2)" --wrt w --shape b=scalar --steps
                                               the derivation rule by rule, as in the article
   jac "sum(tanh(W @ x))" --wrt x --check      the Jacobian against finite differences
-  jac "x' @ A @ x" --hessian x                the Hessian: (A + A')
+  jac "x' @ A @ x" --hessian x                the Hessian: A' + A
   jac "sum(x^3)" --hessian x --at x=1,2,3     diag(6*x), diagonal, with numbers
   jac "max(0, w@x + b)" --wrt w --latex       an align* fragment for a paper
   jac "w * x" --wrt w --emit numpy > grad.py  a NumPy module; python grad.py tests it
