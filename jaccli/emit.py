@@ -23,8 +23,12 @@ from .notation import ascii_form, format_number
 
 def _num(v: float) -> str:
     text = format_number(v)
-    return {"nan": "np.nan", "inf": "np.inf", "-inf": "-np.inf"}.get(text, text if "." in text or
-                                                                        "e" in text else text + ".0")
+    special = {"nan": "np.nan", "inf": "np.inf", "-inf": "-np.inf"}
+    if text in special:
+        return special[text]
+    if "/" in text:                      # an exact fraction such as 2/3
+        return f"({text})"
+    return text if "." in text or "e" in text else text + ".0"
 
 
 def _transpose(p, e: Expr, a: str) -> str:
@@ -57,7 +61,8 @@ def _log(p, e: Expr, a: str) -> str:
 
 
 def _shape_code(p, shape) -> str:
-    return "(" + "".join(p.size(s) + ", " for s in shape).rstrip(", ") + ("," if len(shape) == 1 else "") + ")"
+    inner = ", ".join(p.size(s) for s in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
 # op -> printer(printer, node, *operand codes). New ops of expr.py are one entry here.
@@ -159,9 +164,12 @@ class _Printer:
             return str(s)
         parts = []
         for mono, coef in s.terms.items():
-            factors = ([str(coef)] if coef != 1 or not mono else []) + [self.symbol(m) for m in mono]
+            factors = [str(coef)] if coef != 1 or not mono else []
+            factors += [self.symbol(m) for m in mono]
             parts.append("*".join(factors))
-        return parts[0] if len(parts) == 1 and "*" not in parts[0] else "(" + " + ".join(parts) + ")"
+        if len(parts) == 1 and "*" not in parts[0]:
+            return parts[0]
+        return "(" + " + ".join(parts) + ")"
 
     def symbol(self, sym: str) -> str:
         if sym not in self.sources:
@@ -210,7 +218,8 @@ def _payloads(j: J.Jacobian) -> list:
             if isinstance(e, Expr):
                 out.append(e)
         stack.extend(getattr(j, "terms", ()) + getattr(j, "factors", ()) + getattr(j, "blocks", ()))
-        stack.extend(x for x in (getattr(j, "a", None), getattr(j, "b", None)) if isinstance(x, J.Jacobian))
+        stack.extend(x for x in (getattr(j, "a", None), getattr(j, "b", None))
+                     if isinstance(x, J.Jacobian))
     return out
 
 
@@ -218,7 +227,9 @@ def _jacobian_code(p: _Printer, j: J.Jacobian) -> tuple[str, bool]:
     """(code, is_diagonal_vector): a diagonal Jacobian is the vector of its diagonal."""
     rows, cols = p.size(j.rows), p.size(j.cols)
     if isinstance(j, J.Zero):
-        return (f"np.zeros({rows})", True) if j.rows == j.cols else (f"np.zeros(({rows}, {cols}))", False)
+        if j.rows == j.cols:
+            return f"np.zeros({rows})", True
+        return f"np.zeros(({rows}, {cols}))", False
     if isinstance(j, J.Identity):
         return f"np.ones({rows})", True
     if isinstance(j, J.Scaled):
@@ -260,7 +271,8 @@ def _jacobian_code(p: _Printer, j: J.Jacobian) -> tuple[str, bool]:
         return code, diag
     if isinstance(j, J.Stack):
         blocks = [_dense(*_jacobian_code(p, b)) for b in j.blocks]
-        return ("np.hstack" if j.axis == "h" else "np.vstack") + "([" + ", ".join(blocks) + "])", False
+        stack = "np.hstack" if j.axis == "h" else "np.vstack"
+        return f"{stack}([{', '.join(blocks)}])", False
     raise Unsupported(f"--emit numpy cannot write a {type(j).__name__} Jacobian yet")
 
 
@@ -301,7 +313,8 @@ def _arguments(result, names: dict) -> list[str]:
     lines = []
     for n, shape in result.variables.items():
         py = names[n]
-        lines.append(f"{py} = float({py})" if shape == () else f"{py} = np.asarray({py}, dtype=float)")
+        read = f"float({py})" if shape == () else f"np.asarray({py}, dtype=float)"
+        lines.append(f"{py} = {read}")
     return lines
 
 
@@ -413,7 +426,8 @@ def _second_differences(values, group, h=1e-4):
             ha, hb = _step(values, a, h), _step(values, b, h)
             total = 0.0
             for sa, sb, sign in ((1, 1, 1), (1, -1, -1), (-1, 1, -1), (-1, -1, 1)):
-                total += sign * float(np.reshape(f(**_bumped(values, [(a, sa * ha), (b, sb * hb)])), -1)[0])
+                moved = _bumped(values, [(a, sa * ha), (b, sb * hb)])
+                total += sign * float(np.reshape(f(**moved), -1)[0])
             out[i, j] = total / (4 * ha * hb)
     return out
 

@@ -41,16 +41,20 @@ class StepsView:
             head.append(step["expression"], style="bold")
             yield from _lines(head, console, width, INDENT, INDENT + "   ")
             body = INDENT + "   "
-            yield from _lines(Text(step["rule"], style="italic"), console, width, body, body + "  ")
+
+            def line(text: str, style: str = "") -> RenderResult:
+                yield from _lines(Text(text, style=style), console, width, body, body + "  ")
+
+            yield from line(step["rule"], "italic")
             if step.get("local") and step.get("chain"):
-                yield from _lines(Text("local: " + step["local"]), console, width, body, body + "  ")
+                yield from line("local: " + step["local"])
             if step.get("chain"):
-                yield from _lines(Text("chain rule: " + step["chain"]), console, width, body, body + "  ")
+                yield from line("chain rule: " + step["chain"])
             for name in step.get("simplifications", ()):
-                yield from _lines(Text("simplify: " + name, style="dim"), console, width, body, body + "  ")
-            yield from _lines(Text("= " + step["result"].split(" = ", 1)[-1] if step.get("chain")
-                                   else step["result"], style="green"),
-                              console, width, body, body + "  ")
+                yield from line("simplify: " + name, "dim")
+            result = step["result"]
+            yield from line("= " + result.split(" = ", 1)[-1] if step.get("chain") else result,
+                            "green")
 
 
 def _lines(text: Text, console: Console, width: int, first: str, rest: str) -> RenderResult:

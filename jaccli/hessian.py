@@ -66,7 +66,8 @@ def hessians(result, derivation: Derivation, groups, algebra=None) -> list[tuple
     algebra = algebra or Algebra()
     if result.output_shape != ():
         from .expr import describe_shape
-        raise ShapeProblem(f"--hessian needs a scalar f, but f is {describe_shape(result.output_shape)}",
+        raise ShapeProblem("--hessian needs a scalar f, but f is "
+                           f"{describe_shape(result.output_shape)}",
                            hint="use --wrt for the Jacobian of a vector or matrix f")
     out = []
     shapes = result.variables

@@ -46,8 +46,8 @@ def rule_name(node: Expr, through: tuple) -> str:
         a, b = (len(x.shape) for x in args)
         name = {(1, 1): "dot product: ∂(u·v)/∂u = vᵀ",
                 (2, 1): "matrix-vector product: ∂(W u)/∂u = W, ∂(W u)/∂vec(W) = I ⊗ uᵀ",
-                (1, 2): "vector-matrix product: ∂(uᵀA)/∂u = Aᵀ"}.get((a, b),
-                                                                      "matrix product (through vec)")
+                (1, 2): "vector-matrix product: ∂(uᵀA)/∂u = Aᵀ"}.get(
+            (a, b), "matrix product (through vec)")
     elif op in _FUNCTION_RULES:
         name = _FUNCTION_RULES[op]
     elif op in ("add", "mul", "div", "pow") and node.shape != () and any(
@@ -150,8 +150,9 @@ class _Walk:
                 self.labels[node] = E.var(f"u{k}".translate(_SUBSCRIPT), node.shape)
             self.step(node)
         if self.tree.op == "var":
-            self.steps.append({"rule": "the variable itself: ∂x/∂x = I", "expression": f"f = {x}",
-                               "result": f"∂f/∂{x} = I", "symbolic": "I"})
+            self.steps.append({"rule": "the variable itself: ∂x/∂x = I",
+                               "expression": f"f = {x}", "result": f"∂f/∂{x} = I",
+                               "symbolic": "I"})
         return self.steps
 
     def step(self, node: Expr) -> None:
@@ -165,7 +166,7 @@ class _Walk:
         for i in through:
             arg = node.args[i]
             local = rules.local(local_node, i)
-            if arg in self.folded:          # ∂(y - u)/∂u = -I: the sum's rule and the sign at once
+            if arg in self.folded:     # ∂(y - u)/∂u = -I: the sum's rule and the sign at once
                 local = J.jmul(local, rules.local(self.placeholder(arg), 0))
                 arg = arg.args[0]
             below = self.jacobians.get(arg) if arg.op != "var" else J.Identity(self.n)
@@ -230,7 +231,8 @@ def derivation_steps(tree: Expr, group: list[str], variable_shapes: dict, layout
     for name in group:
         shape = variable_shapes[name]
         if name not in derivation.paths[tree]:
-            steps.append({"rule": "f does not depend on " + name, "expression": f"f = {show(tree, UNICODE)}",
+            steps.append({"rule": "f does not depend on " + name,
+                          "expression": f"f = {show(tree, UNICODE)}",
                           "result": f"∂f/∂{name} = 0", "symbolic": "0", "wrt": name})
             continue
         walker = _Walk(tree, name, shape, derivation, algebra)
