@@ -34,6 +34,8 @@ class JacobianResult:
     # the Jacobian has no matrix form), as deep-learning code uses it.
     gradient: Expr | None = None
     gradient_shape: tuple | None = None
+    check: dict | None = None   # --check: {ok, max_abs_error, points} (check.py)
+    steps: list | None = None   # --steps: the derivation rule by rule (steps.py)
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     values: dict = field(default_factory=dict)
     output_value: object = None  # f's own value at the given values (ndarray or float)
+    hessians: list[JacobianResult] = field(default_factory=list)    # --hessian (hessian.py)
 
 
 def kind_of(shape) -> str:
@@ -58,12 +61,15 @@ def output_kind(shape) -> str:
     return "row" if len(shape) == 2 and shape[0] == 1 else kind_of(shape)
 
 
-def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numerator") -> Result:
+def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numerator", *,
+            hessian=None, steps: bool = False, check: bool = False) -> Result:
     """Differentiate `text`.
 
     wrt:    list of groups, each a list of names (`--wrt x,y` is one group of two);
             None for every scalar and vector variable of the expression.
     shapes: name -> shape tuple (`--shape`); values: name -> ndarray (`--at`).
+    hessian: groups as for wrt (`--hessian`); steps: record each derivation (`--steps`);
+    check:  compare every Jacobian and Hessian with finite differences (`--check`).
     """
     assert layout in LAYOUTS
     shapes = dict(shapes or {})
@@ -101,10 +107,23 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
             jr.jacobian = j.T
         results.append(jr)
 
+    if steps:
+        from .steps import derivation_steps
+        for group, jr in zip(wrt, results):
+            jr.steps = derivation_steps(typed, group, variable_shapes, layout, jr.jacobian,
+                                        algebra)
     variables = {n: variable_shapes[n] for n in names_in_expression + list(dict.fromkeys(extra))}
     result = Result(text, layout, typed, typed.shape, variables, results, warnings, values)
+    if hessian:
+        from .hessian import hessians
+        result.hessians = [JacobianResult(w, h)
+                           for w, h in hessians(result, derivation, hessian, algebra)]
     if values:
         _evaluate(result)
+    if check:
+        from .check import check_result
+        check_result(result, lambda sampled: compute(text, wrt, shapes, sampled, layout,
+                                                     hessian=hessian))
     return result
 
 
@@ -155,7 +174,7 @@ def _evaluate(result: Result) -> None:
         result.output_value = ev(result.tree)
     except NotEvaluable:
         pass              # a variable without a value: f has no numbers
-    for jr in result.jacobians:
+    for jr in result.jacobians + result.hessians:
         try:
             jr.value = ev.jacobian(jr.jacobian)
         except NotEvaluable:

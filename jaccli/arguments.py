@@ -10,8 +10,11 @@ answers None and click takes over, with its own messages and exit statuses.
 """
 from __future__ import annotations
 
-VALUE_OPTIONS = ("--wrt", "--shape", "--at", "--layout", "--save")
-FLAG_OPTIONS = ("--json", "--help", "--version")
+VALUE_OPTIONS = ("--wrt", "--shape", "--at", "--layout", "--save", "--hessian", "--emit")
+FLAG_OPTIONS = ("--json", "--help", "--version", "--steps", "--check", "--latex")
+# Options whose command lines click reads (their values are checked there).
+_CLICKS_OWN = ("--help", "--version", "--save", "--hessian", "--emit", "--steps", "--check",
+               "--latex")
 LAYOUTS = ("numerator", "denominator")
 
 
@@ -48,14 +51,14 @@ def common_parameters(args: list[str]) -> dict | None:
     options, positional, dangling = split(args)
     if dangling or len(positional) != 1:
         return None
-    given = {name: [] for name in VALUE_OPTIONS}
+    given: dict = {name: [] for name in VALUE_OPTIONS}
     as_json = False
     words = iter(options)
     for word in words:
         if word == "--json":
             as_json = True
             continue
-        if word in FLAG_OPTIONS:                 # --help, --version
+        if word.split("=", 1)[0] in _CLICKS_OWN:
             return None
         name, has_value, value = word.partition("=")
         given[name].append(value if has_value else next(words))
@@ -74,5 +77,6 @@ def common_parameters(args: list[str]) -> dict | None:
     except ValueError:
         return None
     return {"expression": positional[0], "wrt": wrt, "shapes": shapes, "at": at,
-            "layout": layout, "as_json": as_json, "save": None}
+            "layout": layout, "as_json": as_json, "save": None,
+            "steps": False, "check": False, "hessian": None, "latex": False, "emit": None}
 

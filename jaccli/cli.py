@@ -26,6 +26,16 @@ Examples (Parr & Howard, "The Matrix Calculus You Need For Deep Learning"):
   printf 'x*y\\nsin(x)\\n' | jac - --json       batch mode: one JSON line per expression
 
 \b
+Explanations, checks, second derivatives, code:
+  jac "mean((y - max(0, X @ w + b))^2)" --wrt w --shape b=scalar --steps
+                                              the derivation rule by rule, as in the article
+  jac "sum(tanh(W @ x))" --wrt x --check      the Jacobian against finite differences
+  jac "x' @ A @ x" --hessian x                the Hessian: A' + A
+  jac "sum(x^3)" --hessian x --at x=1,2,3     diag(6*x), diagonal, with numbers
+  jac "max(0, w@x + b)" --wrt w --latex       an align* fragment for a paper
+  jac "w * x" --wrt w --emit numpy > grad.py  a NumPy module; python grad.py tests it
+
+\b
 Closed forms (JSON "symbolic") are input: they read back to their own numbers. Beyond
 the operators they use eye(n) (identity), ones(n) (vector of ones), zeros(m, n), diag(v),
 step(v) (1 where v > 0), sign(v), kron(A, B), vec(A) (the entries row by row),
@@ -107,9 +117,28 @@ def _wrt(ctx, param, items):
 @click.option("--json", "as_json", is_flag=True, help="Write JSON (batch mode: one object per line).")
 @click.option("--save", type=click.Path(dir_okay=False), metavar="FILE.npz",
               help="Also write each Jacobian's numbers to a NumPy archive.")
+@click.option("--steps", is_flag=True,
+              help="Show each derivation rule by rule: intermediate variables, the rule, "
+                   "local Jacobians, the chain-rule product (JSON: jacobians[i].steps).")
+@click.option("--check", is_flag=True,
+              help="Compare every Jacobian and Hessian with central finite differences, at "
+                   "the --at values or at seeded random values away from kinks; exit 1 if "
+                   "one disagrees (JSON: jacobians[i].check).")
+@click.option("--hessian", multiple=True, callback=_wrt, metavar="NAME[,NAME]",
+              shell_complete=_complete("complete_wrt"),
+              help="Also the Hessian of a scalar f with respect to NAME (repeatable; JSON: "
+                   "hessians).")
+@click.option("--latex", is_flag=True,
+              help="Print the results as a LaTeX align* fragment (with --json: the key "
+                   "latex_fragment).")
+@click.option("--emit", type=click.Choice(["numpy"]), metavar="numpy",
+              help="Print a self-contained Python module (NumPy only) that computes the "
+                   "Jacobians; run it as a script to test it against finite differences "
+                   "(with --json: the key numpy_module).")
 @click.version_option(__version__, "--version", prog_name="jac")
 @click.help_option("--help")
-def command(expression, wrt, shapes, at, layout, as_json, save):
+def command(expression, wrt, shapes, at, layout, as_json, save, steps, check, hessian, latex,
+            emit):
     """Jacobians of vector expressions: shape, closed form, diagonal or not, numbers.
 
     EXPRESSION uses + - * / ^ (element-wise), @ (matrix product), ' (transpose),
@@ -120,7 +149,7 @@ def command(expression, wrt, shapes, at, layout, as_json, save):
         raise click.UsageError("give an EXPRESSION (or - to read expressions from stdin)")
     from .session import run
     sys.exit(run(expression, wrt=wrt, shapes=shapes, at=at, layout=layout, as_json=as_json,
-                 save=save))
+                 save=save, steps=steps, check=check, hessian=hessian, latex=latex, emit=emit))
 
 
 def main():

@@ -340,6 +340,9 @@ class Stack(Jacobian):
 
     def form(self, style=TOP):
         grid = entry_grid(self)
+        if grid is not None and style.latex:
+            rows = [" & ".join(show(e, style) for e in row) for row in grid]
+            return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
         if grid is not None:
             rows = ["[" + ", ".join(show(e, inner(style)) for e in row) + "]" for row in grid]
             return "[" + ", ".join(rows) + "]"

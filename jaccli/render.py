@@ -376,11 +376,18 @@ class JacobianView:
 
         return label
 
+    def why(self) -> str | None:
+        return _why(self.item.jacobian, self.item.wrt, self.result)
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         j, value = self.item.jacobian, self.item.value
         if getattr(value, "too_large", False):      # shape only: no numbers to draw
             value = None
-        if self.item.gradient is not None:
+        if getattr(self.item, "steps", None):      # --steps: the derivation, then its answer
+            from .explain import StepsView
+            yield StepsView(self.item, self.result)
+            yield Text("")
+        if getattr(self.item, "gradient", None) is not None:
             yield from self.gradient(console, options, value)
         head = Text(self.label(), style=LABEL)
         head.append(" = ")
@@ -392,15 +399,35 @@ class JacobianView:
         yield from _wrap(head, console, options, first="", rest=INDENT)
         kind = Text()
         words = kind_words(j)
-        why = _why(j, self.item.wrt, self.result)
+        why = self.why()
         diagonal = j.diagonal and not scalar and j.structure != "zero"
         kind.append(words, style=DIAGONAL if diagonal else "italic")
         if why:
             kind.append(", " if why.startswith("not ") else ": ")
             kind.append(why, style=WHY if diagonal else NOTE)
         yield from _wrap(kind, console, options)
+        if getattr(self.item, "check", None) is not None:     # --check: one line
+            from .explain import check_line
+            yield from _wrap(check_line(self.item.check), console, options)
         if not scalar:
             yield MatrixView(jacobian=j, value=value, labels=self.entry_labels(j))
+
+
+class HessianView(JacobianView):
+    """`∂²f/∂x∂xᵀ = closed form` (--hessian), drawn as a Jacobian is."""
+
+    def label(self) -> str:
+        wrt = self.item.wrt
+        x = wrt if "," not in wrt else f"({', '.join(wrt.split(','))})"
+        return f"∂²f/∂{x}∂{x}ᵀ"
+
+    def why(self) -> str | None:
+        j, x = self.item.jacobian, self.item.wrt
+        if j.structure in ("identity", "scaled_identity", "diagonal"):
+            return f"each ∂f/∂{x}ᵢ depends on {x}ᵢ alone"
+        if j.structure == "zero":
+            return f"f is linear in {x}"
+        return None
 
 
 class ResultView:
@@ -444,7 +471,8 @@ class ResultView:
         yield from _wrap(layout, console, options)
 
     def footnotes(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        forms = " ".join(jr.jacobian.form(UNICODE) for jr in self.result.jacobians)
+        forms = " ".join(jr.jacobian.form(UNICODE) for jr in self.result.jacobians
+                         + list(getattr(self.result, "hessians", ())))
         for marker, text in _HELPERS:
             if marker in forms:
                 yield from _wrap(Text(text, style=NOTE), console, options, first="", rest=INDENT)
@@ -483,6 +511,9 @@ class ResultView:
         for item in self.result.jacobians:
             yield Text("")
             yield JacobianView(result=self.result, item=item)
+        for item in getattr(self.result, "hessians", ()):
+            yield Text("")
+            yield HessianView(result=self.result, item=item)
         notes = list(self.footnotes(console, options))
         if notes:
             yield Text("")

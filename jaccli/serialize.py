@@ -67,6 +67,10 @@ def jacobian_entry(jr, result: Result) -> dict:
                 entry["diag"] = _listed(d)
             elif "note" not in entry:
                 entry["note"] = "the diagonal has more than 10^5 entries: use --save FILE.npz"
+    if jr.check is not None:
+        entry["check"] = dict(jr.check)
+    if jr.steps is not None:
+        entry["steps"] = [dict(step) for step in jr.steps]
     return entry
 
 
@@ -113,6 +117,8 @@ def _document(result: Result) -> dict:
     }
     if result.output_value is not None:
         doc["output"]["value"] = _output_value(result.output_value)
+    if result.hessians:
+        doc["hessians"] = [jacobian_entry(h, result) for h in result.hessians]
     if result.warnings:
         doc["warnings"] = list(result.warnings)
     return doc

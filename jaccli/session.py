@@ -38,8 +38,11 @@ def tolerate_unprintable_output() -> None:
 
 
 class Session:
-    def __init__(self, *, wrt, shapes, at, layout, as_json, save, out=None, err=None):
+    def __init__(self, *, wrt, shapes, at, layout, as_json, save, out=None, err=None,
+                 steps=False, check=False, hessian=None, latex=False, emit=None):
         self.wrt, self.shapes, self.layout = wrt, shapes, layout
+        self.steps, self.check, self.hessian = steps, check, hessian
+        self.latex, self.emit_as = latex, emit
         self.as_json, self.save = as_json, save
         self.at = at
         # A closed stream (`jac x >&-`) is None: write to nowhere rather than fail.
@@ -58,11 +61,13 @@ class Session:
     def compute(self, expression: str):
         from .api import compute
         return compute(expression, wrt=self.wrt, shapes=self.shapes,
-                       values=self.values() if self.at else None, layout=self.layout)
+                       values=self.values() if self.at else None, layout=self.layout,
+                       hessian=self.hessian, steps=self.steps, check=self.check)
 
     # -- one expression, or one per line -----------------------------------------------------
     def one(self, expression: str) -> int:
-        return self._run(lambda: self.answer(expression))
+        status = self._run(lambda: self.answer(expression))
+        return status or (1 if self.failed else 0)     # a failed --check is status 1
 
     def batch(self, lines) -> int:
         """One expression per line; blank and '#' lines skipped; a bad line is reported and
@@ -130,12 +135,33 @@ class Session:
             self.write_archive(result)
         if self.as_json:
             from .serialize import to_dict
-            self._write_json(to_dict(result))
+            doc = to_dict(result)
+            if self.latex:
+                from .latex import fragment
+                doc["latex_fragment"] = fragment(result)
+            if self.emit_as:
+                from .emit import module_text
+                doc["numpy_module"] = module_text(result)
+            self._write_json(doc)
+        elif self.emit_as:
+            from .emit import module_text
+            self.out.write(module_text(result))
+        elif self.latex:
+            from .latex import fragment
+            self.out.write(fragment(result) + "\n")
         else:
             from .render import render_result
             render_result(result, self.out)
         for w in result.warnings:
             self._say(format_warning(w) + "\n")
+        if self.check:
+            from .check import failed, verdict
+            if failed(result):
+                self.failed = True
+                if self.as_json or self.emit_as or self.latex:   # the rendering shows verdicts
+                    for t in result.jacobians + result.hessians:
+                        if t.check and t.check["ok"] is False:
+                            self._say(f"jac: {t.wrt}: {verdict(t.check)}\n")
 
     def report_error(self, error: JacError, expression: str) -> None:
         from .report import format_error

@@ -20,16 +20,17 @@ ERROR_TYPES = {"syntax", "shape", "name", "value", "unsupported"}
 NON_FINITE = {"NaN", "Infinity", "-Infinity"}
 
 
-def session(*, as_json=True, wrt=None, shapes=None, at=(), layout="numerator", save=None):
+def session(*, as_json=True, wrt=None, shapes=None, at=(), layout="numerator", save=None, **extra):
     """A Session writing to string streams, options as on the command line (`wrt=["x,y"]`,
-    `shapes={"x": "3"}`, `at=["x=1,2,3"]`); returns (session, out, err)."""
+    `shapes={"x": "3"}`, `at=["x=1,2,3"]`; `extra`: steps, check, hessian, latex, emit as
+    Session takes them); returns (session, out, err)."""
     from jaccli.inputs import parse_shape, split_assignment
     out, err = io.StringIO(), io.StringIO()
     declared = {n: parse_shape(s) for n, s in (shapes or {}).items()}
     groups = None if wrt is None else [w.split(",") for w in wrt]
     values = [split_assignment(a, "--at") for a in at]
     s = Session(wrt=groups, shapes=declared, at=values, layout=layout, as_json=as_json,
-                save=save, out=out, err=err)
+                save=save, out=out, err=err, **extra)
     return s, out, err
 
 
