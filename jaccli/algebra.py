@@ -58,14 +58,16 @@ class Algebra:
     # ------------------------------------------------------------------ keys and terms
     def key(self, e: Expr) -> tuple:
         """A deterministic total order on expressions (Python's hash of a name is not),
-        compared in constant time: the node and its operands' heads read first (so x comes
-        before y, X @ w before b), then a digest of the whole tree."""
+        compared in constant time: the node, its size and its operands' heads come first (so
+        x comes before y, X @ w before b, cos(x) before cos(sin(x))), then a digest of the
+        whole tree."""
         k = self.keys.get(e)
         if k is None:
             kids = [self.key(a) for a in e.args]
             digest = hashlib.blake2b(repr((e.op, str(e.value), [c[-1] for c in kids])).encode(),
                                      digest_size=8).hexdigest()
-            k = (e.op, str(e.value), tuple(c[:2] for c in kids), digest)
+            size = 1 + sum(c[2] for c in kids)
+            k = (e.op, str(e.value), size, tuple(c[:2] for c in kids), digest)
             self.keys[e] = k
         return k
 

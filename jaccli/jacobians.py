@@ -843,7 +843,7 @@ def simplified(j: Jacobian, algebra: Algebra | None = None) -> Jacobian:
     let kinds merge (a product collapses to a row, then meets another row), so the payloads
     are simplified once more after the kinds have been combined again."""
     alg = algebra or Algebra()
-    return _map_payloads(_recombine(_map_payloads(j, alg.simplify)), alg.simplify)
+    return map_payloads(_recombine(map_payloads(j, alg.simplify)), alg.simplify)
 
 
 def _recombine(j: Jacobian) -> Jacobian:
@@ -861,7 +861,8 @@ def _recombine(j: Jacobian) -> Jacobian:
     return j
 
 
-def _map_payloads(j: Jacobian, s) -> Jacobian:
+def map_payloads(j: Jacobian, s) -> Jacobian:
+    """j with every closed form e replaced by s(e), the kinds kept as they are."""
     if isinstance(j, Scaled):
         return scaled(s(j.c), j.rows)
     if isinstance(j, Diagonal):
@@ -875,13 +876,13 @@ def _map_payloads(j: Jacobian, s) -> Jacobian:
     if isinstance(j, Matrix):
         return as_jacobian(s(j.m), j.rows, j.cols)
     if isinstance(j, Sum):
-        return Sum([_map_payloads(t, s) for t in j.terms])
+        return Sum([map_payloads(t, s) for t in j.terms])
     if isinstance(j, Product):
-        return Product([_map_payloads(f, s) for f in j.factors])
+        return Product([map_payloads(f, s) for f in j.factors])
     if isinstance(j, Kron):
-        return Kron(_map_payloads(j.a, s), _map_payloads(j.b, s))
+        return Kron(map_payloads(j.a, s), map_payloads(j.b, s))
     if isinstance(j, Stack):
-        return Stack([_map_payloads(b, s) for b in j.blocks], j.axis)
+        return Stack([map_payloads(b, s) for b in j.blocks], j.axis)
     return j
 
 

@@ -73,9 +73,15 @@ def format_number(v) -> str:
     return f"{v.numerator}/{v.denominator}"
 
 
+_SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
 def _name(text: str, style: Style, shape=None) -> str:
     if not style.latex:
         return text
+    stem = text.rstrip("₀₁₂₃₄₅₆₇₈₉")
+    if stem != text and stem:                   # u₁ (a name jac gave): u_{1}
+        return _name(stem, style, shape) + "_{" + text[len(stem):].translate(_SUBSCRIPT_DIGITS) + "}"
     if len(text) > 1 and text.isascii():
         text = r"\mathrm{" + text.replace("_", r"\_") + "}"
     if shape is not None and len(shape) == 1:      # the papers' bold vectors

@@ -27,6 +27,7 @@ from rich.text import Text
 
 from . import sizes
 from .entries import entry_text
+from .naming import shortened
 from .notation import UNICODE, unicode_form
 
 INDENT = "  "
@@ -391,12 +392,20 @@ class JacobianView:
             yield from self.gradient(console, options, value)
         head = Text(self.label(), style=LABEL)
         head.append(" = ")
-        head.append(j.form(UNICODE), style=FORM)
+        named, definitions = shortened(j, taken=self.result.variables)
+        head.append(named.form(UNICODE), style=FORM)
         scalar = j.rows == 1 and j.cols == 1
         if scalar and value is not None:
             head.append(" = ")
             head.append(format_number(_value_entry(value, 1, 1)), style=FORM)
         yield from _wrap(head, console, options, first="", rest=INDENT)
+        if definitions:
+            where = Text("where ")
+            for k, (name, definition) in enumerate(definitions):
+                where.append(", " if k else "")
+                where.append(name, style=NAME)
+                where.append(" = " + unicode_form(definition))
+            yield from _wrap(where, console, options)
         kind = Text()
         words = kind_words(j)
         why = self.why()

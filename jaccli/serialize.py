@@ -9,7 +9,8 @@ from . import sizes
 from .api import MAX_LISTED, Result, kind_of, output_kind
 from .errors import JacError
 from .expr import deep_recursion
-from .notation import latex_form
+from .naming import shortened
+from .notation import ascii_form, latex_form
 
 
 def _shape(shape) -> list:
@@ -47,6 +48,11 @@ def jacobian_entry(jr, result: Result) -> dict:
         "kind": j.kind,
         "diagonal": bool(j.diagonal),
     }
+    named, definitions = shortened(j, taken=result.variables)
+    if definitions:       # the form with its repeats named, as the terminal shows it
+        entry["named"] = {"symbolic": named.form(), "latex": _latex(named)}
+        entry["where"] = {name: {"symbolic": ascii_form(d), "latex": latex_form(d)}
+                          for name, d in definitions}
     v = jr.value
     if jr.gradient_shape is not None:
         entry["gradient"] = _gradient(jr)
