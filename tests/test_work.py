@@ -49,9 +49,10 @@ def test_a_sum_ten_times_longer_is_ten_times_the_work():
     assert large[1] <= 11.5 * small[1], (small, large)   # the terms' numbers get longer
 
 
-@pytest.mark.xfail(strict=True, reason="quadratic in depth: each factor of the chain rule's "
-                   "product re-flattens the whole product (expr._powers), and the printed form "
-                   "repeats every inner argument; for the rewrite of expr.py and printing")
+@pytest.mark.xfail(strict=True, reason="quadratic in depth: the chain rule's product is built "
+                   "one partial product at a time (expr.py, algebra.term), and JSON's symbolic "
+                   "is the whole form, which repeats every inner argument (the terminal names "
+                   "them and stays linear: tests/test_naming.py)")
 def test_a_chain_four_times_deeper_is_four_times_the_work():
     small, large = calls_and_size(a_chain(50)), calls_and_size(a_chain(200))
     assert large[0] <= 4.5 * small[0], (small, large)
