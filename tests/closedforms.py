@@ -61,19 +61,34 @@ def terminal_forms(screen: str) -> dict[str, list[str]]:
 
 
 def terminal_where(screen: str) -> dict[str, str]:
-    """Names the terminal defines once, `where u₁ = …` (one per line or comma-separated)."""
+    """Names the terminal defines once: `where u₁ = …, u₂ = …` (continued on indented lines)."""
     defined: dict[str, str] = {}
     inside = False
     for line in screen.splitlines():
-        inside = line.strip().startswith("where") or (inside and line.startswith(" "))
-        m = re.match(r"^\s*(?:where\s+)?([^\W\d]\w*)\s*=\s*(.+)$", line)
-        if inside and m:
-            defined[m.group(1)] = m.group(2)
+        inside = line.strip().startswith("where ") or (inside and line.startswith("   "))
+        if not inside:
+            continue
+        for part in _top_level_split(line.strip().removeprefix("where ")):
+            m = re.match(r"^([^\W\d]\w*)\s*=\s*(.+)$", part)
+            if m:
+                defined[m.group(1)] = m.group(2)
     return defined
 
 
+def _top_level_split(text: str) -> list[str]:
+    """`a = f(x, y), b = g(a)` -> ["a = f(x, y)", "b = g(a)"]: commas outside brackets."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    return parts + [text[start:].strip()]
+
+
 def where_of(doc: dict, entry: dict, key: str) -> dict:
-    """The `where` definitions (name -> form in the notation `key`) of an entry or document."""
+    """The `where` definitions (name -> form in the notation `key`) of an entry or document,
+    in order (each may use the ones before)."""
     found = {}
     for holder in (doc, entry):
         for name, form in (holder.get("where") or {}).items():
@@ -122,8 +137,11 @@ def jac_reads_back(sym: str, values: dict, want: np.ndarray, what: str) -> None:
     close(fits(got, want), want, f"{what}: jac reading back {sym!r}")
 
 
-def check_forms(doc: dict, entry: dict, want: np.ndarray, values: dict, what: str) -> None:
-    """An entry's `symbolic` and `latex` (a Jacobian or a gradient) give `want`."""
+def check_forms(doc: dict, entry: dict, want: np.ndarray, values: dict, what: str,
+                through_jac: bool = True) -> None:
+    """An entry's `symbolic` and `latex` (a Jacobian, a gradient, or the form with repeats
+    named) give `want`; `through_jac`: jac reads `symbolic` back too (a named form is not
+    input on its own: its names are defined in `where`)."""
     sym = entry["symbolic"]
     assert not LEAKED.search(sym), f"{what}: a value leaked into {sym!r}"
     try:
@@ -131,7 +149,8 @@ def check_forms(doc: dict, entry: dict, want: np.ndarray, values: dict, what: st
     except (AssertionError, ArithmeticError, LookupError, NameError, SyntaxError, ValueError) as e:
         raise AssertionError(f"{what}: symbolic {sym!r} does not read back: {e}") from None
     close(got, want, f"{what}: symbolic {sym!r}")
-    jac_reads_back(sym, values, want, what)
+    if through_jac:
+        jac_reads_back(sym, values, want, what)
     lat = entry["latex"]
     assert not LEAKED.search(lat), f"{what}: a value leaked into {lat!r}"
     try:
@@ -179,6 +198,9 @@ def check_document(text: str, values: dict, wrt, layout: str, shapes=None) -> di
         want = np.asarray(entry["value"], dtype=float)
         assert list(want.shape) == entry["shape"], label
         check_forms(doc, entry, want, values, label)
+        if entry.get("named"):
+            check_forms(doc, {**entry, **entry["named"]}, want, values, f"{label} (named)",
+                        through_jac=False)
         targets = [want]
         grad = entry.get("gradient")
         if grad is not None:
@@ -188,6 +210,9 @@ def check_document(text: str, values: dict, wrt, layout: str, shapes=None) -> di
             g = np.asarray(grad["value"], dtype=float)
             close(g, want.reshape(g.shape), f"{label}: gradient value")
             check_forms(doc, grad, g, values, f"{label} gradient")
+            if grad.get("named"):
+                check_forms(doc, {**grad, **grad["named"]}, g, values, f"{label} gradient (named)",
+                            through_jac=False)
             targets.append(g)
         check_terminal(printed.get(entry["wrt"], []), targets, values,
                        terminal_where(screen), label)

@@ -42,6 +42,7 @@ from oracle import NeedsSize, assemble_blocks
 
 SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_TO_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 class NotationError(ValueError):
@@ -686,8 +687,9 @@ class ColumnEvaluation:
         self.env = {k: as_column_value(v) for k, v in env.items()}
 
     def lookup(self, name: str):
-        for candidate in (name, name.replace("_", ""), name.translate(SUBSCRIPTS),
-                          name.translate(SUBSCRIPTS).replace("_", "")):
+        plain = name.translate(SUBSCRIPTS)
+        lowered = re.sub(r"_(\d+)$", lambda m: m.group(1).translate(_TO_SUBSCRIPTS), plain)
+        for candidate in (name, name.replace("_", ""), plain, plain.replace("_", ""), lowered):
             if candidate in self.env:
                 return self.env[candidate]
         if name == "I":

@@ -237,6 +237,20 @@ def test_gradient_is_the_textbook_matrix(text, wrt, book):
     close(np.asarray(grad["value"]), oracle_value(book, values), f"{text} wrt {wrt} is {book}")
 
 
+def test_repeats_are_named_and_the_print_stays_linear():
+    """A chain's derivative repeats its inner calls; named once (u₁ = …) the terminal form
+    and the JSON `named` form grow linearly with the depth, and they read back."""
+    values = _random(11, x=(3,))
+    sizes = {}
+    for depth in (10, 20, 40):
+        text = "sin(" * depth + "x" + ")" * depth
+        doc = check_document(text, values, ["x"], "numerator")
+        _, screen = run(text, shapes={"x": "3"})
+        sizes[depth] = (len(screen), len(doc["jacobians"][0].get("named", {}).get("symbolic", "")))
+    assert sizes[40][0] < 2.5 * sizes[20][0] and sizes[20][0] < 2.5 * sizes[10][0], sizes
+    assert 0 < sizes[40][1] < 2.5 * sizes[20][1], sizes
+
+
 @pytest.mark.parametrize("shapes", [{"X": "N,d"}, {"x": "batch"}, {"X": "N,d_model"}])
 def test_named_sizes_in_every_output(shapes):
     text = "sum(X @ w)" if "X" in shapes else "sum(x)"
