@@ -107,6 +107,16 @@ def _wrt(ctx, param, items):
         raise click.BadParameter(str(e)) from None
 
 
+def _save(ctx, param, path):
+    if path is None:
+        return None
+    from .archive import check_name
+    try:
+        return check_name(path)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 @click.command(cls=JacCommand, epilog=EXAMPLES, context_settings={"max_content_width": 100})
 @click.argument("expression", required=False)
 @click.option("--wrt", multiple=True, callback=_wrt, metavar="NAME[,NAME]",
@@ -122,8 +132,9 @@ def _wrt(ctx, param, items):
 @click.option("--layout", type=click.Choice(LAYOUTS), default="numerator", show_default=True,
               help="Jacobian layout (denominator is the transpose).")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON (batch mode: one object per line).")
-@click.option("--save", type=click.Path(dir_okay=False), metavar="FILE.npz",
-              help="Also write each Jacobian's numbers to a NumPy archive.")
+@click.option("--save", callback=_save, metavar="FILE.npz",
+              help="Also write each Jacobian's numbers to a NumPy archive (exactly FILE.npz, "
+                   "replaced atomically; batch mode: keys LINE/NAME).")
 @click.version_option(__version__, "--version", prog_name="jac")
 @click.help_option("--help")
 def command(expression, wrt, shapes, at, layout, as_json, save):
@@ -150,6 +161,7 @@ def main():
         register()
     from .session import INTERRUPTED, quiet_broken_pipe
     _tolerate_unprintable_output()
+    _exit_cleanly_on_sigterm()
     # Not standalone: click would turn Ctrl-C into "Aborted!" and status 1, and a closed
     # pipe into status 1; the session handles both, and the rest is done here.
     try:
@@ -163,6 +175,19 @@ def main():
         quiet_broken_pipe()
         status = 0
     sys.exit(status if isinstance(status, int) else 0)
+
+
+def _exit_cleanly_on_sigterm():
+    """SIGTERM unwinds like Ctrl-C does, so a --save archive being written is discarded
+    (the old one kept) instead of leaving its temporary file behind."""
+    import signal
+
+    def terminated(signum, frame):
+        raise SystemExit(128 + signum)
+    try:
+        signal.signal(signal.SIGTERM, terminated)
+    except (ValueError, OSError):   # not the main thread: leave the default
+        pass
 
 
 def _tolerate_unprintable_output():

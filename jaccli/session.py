@@ -31,6 +31,9 @@ class Session:
         self.err = err or sys.stderr or open(os.devnull, "w")
         self._values = None
         self.failed = False
+        self.archive = None     # the open --save archive, while a run writes it
+        self._key = ""          # the archive key's prefix: "<line>/" in batch mode
+        self._commit_each = False
 
     # -- values are read once, for every expression --------------------------------------
     def values(self) -> dict:
@@ -46,29 +49,53 @@ class Session:
 
     # -- one expression, or one per line -----------------------------------------------------
     def one(self, expression: str) -> int:
-        return self._run(lambda: self.answer(expression))
+        return self._run(lambda: self.answer(expression), batch=False)
 
     def batch(self, lines) -> int:
         """One expression per line; blank and '#' lines skipped; a bad line is reported and
-        the rest go on; status 1 if any line failed."""
-        return self._run(lambda: self._batch(lines))
+        the rest go on; status 1 if any line failed. With --save, one archive for them all."""
+        return self._run(lambda: self._batch(lines), batch=True)
 
-    def _run(self, work) -> int:
+    def _run(self, work, *, batch: bool) -> int:
+        """`work` with the --save archive around it: committed when the run ends normally,
+        discarded (the old file kept) when it is interrupted, killed or fails to write."""
+        if self.save:
+            from .archive import Archive, check_target
+            try:
+                check_target(self.save)     # before any work: a device, a directory
+            except JacError as e:
+                self.report_error(e, None)
+                return 1
+            self.archive = Archive(self.save)
+            self._commit_each = not batch
         try:
-            return work()
+            status = work()
+            if self.archive is not None and batch:
+                self.archive.commit()
+            return status
         except BrokenPipeError:
             quiet_broken_pipe()
             return 1 if self.failed else 0
         except KeyboardInterrupt:
             self._say("\n")
             return INTERRUPTED
+        except _ArchiveFailed as e:
+            self.report_error(e.error, None)
+            return 1
+        except JacError as e:     # the batch's archive could not be completed
+            self.report_error(e, None)
+            return 1
+        finally:
+            if self.archive is not None:
+                self.archive.discard()
 
     def _batch(self, lines) -> int:
         shown = False          # a rendering is on stdout: the next one starts after a blank line
-        for raw in _text_lines(lines):
+        for number, raw in enumerate(_text_lines(lines), 1):
             line = raw.rstrip("\r\n")
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
+            self._key = f"{number}/"
             if not self.as_json and shown:
                 self.out.write("\n")
             shown = self.answer(line) == 0
@@ -89,7 +116,7 @@ class Session:
         except MemoryError:
             error = Unsupported("the expression needs more memory than this machine has",
                                 hint="use smaller sizes, or name fewer variables with --wrt")
-        except BrokenPipeError:   # the reader has gone: the run ends (see _run)
+        except (BrokenPipeError, _ArchiveFailed):   # the run ends (see _run)
             raise
         except Exception as e:  # a bug in jac: answer this line anyway, and say so
             error = Unsupported(f"jac could not handle this expression ({INTERNAL}: "
@@ -104,6 +131,11 @@ class Session:
         from .report import format_warning
         if self.save:
             self.write_archive(result)
+            if self._commit_each:     # one expression: saved before its answer is shown
+                try:
+                    self.archive.commit()
+                except JacError as e:
+                    raise _ArchiveFailed(e) from None
         if self.as_json:
             from .serialize import to_dict
             self._write_json(to_dict(result))
@@ -140,8 +172,8 @@ class Session:
         self.err.flush()
 
     def write_archive(self, result) -> None:
-        import numpy as np
-
+        """This result's Jacobians into the --save archive: the diagonal vector of a
+        diagonal Jacobian, else the dense matrix."""
         from .evaluate import TooLarge
         arrays = {}
         for jr in result.jacobians:
@@ -154,10 +186,19 @@ class Session:
                 continue
             d = getattr(jr.value, "d", None)
             arrays[jr.wrt] = d if (jr.jacobian.diagonal and d is not None) else jr.value.dense()
-        try:
-            np.savez(self.save, **arrays)
-        except OSError as e:
-            raise JacError(f"cannot write {self.save}: {e.strerror or e}") from None
+        for wrt, array in arrays.items():
+            try:
+                self.archive.add(self._key + wrt, array)
+            except JacError as e:     # a full disk: no later line can be saved either
+                raise _ArchiveFailed(e) from None
+
+
+class _ArchiveFailed(Exception):
+    """The --save archive could not be written: the run ends, the old archive stays."""
+
+    def __init__(self, error: JacError):
+        super().__init__(error.message)
+        self.error = error
 
 
 _LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}

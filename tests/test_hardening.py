@@ -77,3 +77,118 @@ def test_a_word_longer_than_any_number_is_refused_without_reading_on(tmp_path):
     path.write_bytes(b"1 2 " + b"9" * 3 * MB + b"\n")
     status, doc, _ = one("sum(x)", at=[f"x=@{path}"])
     assert status == 1 and "not a number" in doc["error"]["message"]
+
+
+# ------------------------------------------------------------------------ --save
+
+import os
+import signal
+import subprocess
+
+from runjac import jac_program, run_jac
+
+
+def _archive(path) -> dict:
+    with np.load(path) as archive:
+        return {k: archive[k].tolist() for k in archive.files}
+
+
+def _leftovers(folder) -> list:
+    return [p.name for p in folder.iterdir() if p.name.endswith(".part")]
+
+
+def test_batch_save_is_one_archive_keyed_by_line_and_name(tmp_path):
+    r = subprocess.run(jac_program() + ["-", "--json", "--at", "x=1,2", "--at", "y=3,4",
+                                         "--save", "b.npz"],
+                       input=b"x*y\n\n# a comment\nsin(x)\nx+\nz*2\n", capture_output=True,
+                       cwd=tmp_path, timeout=60)
+    assert r.returncode == 1                        # line 5 is bad; the others are saved
+    saved = _archive(tmp_path / "b.npz")
+    assert set(saved) == {"1/x", "1/y", "4/x"}
+    assert saved["1/x"] == [3, 4] and saved["1/y"] == [1, 2]
+    np.testing.assert_allclose(saved["4/x"], np.cos([1, 2]))
+    assert _leftovers(tmp_path) == []
+
+
+def test_save_writes_exactly_the_file_named(tmp_path):
+    r = run_jac(["x*2", "--at", "x=1,2", "--save", str(tmp_path / "up.NPZ")])
+    assert r.returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["up.NPZ"]
+    assert _archive(tmp_path / "up.NPZ") == {"x": [2, 2]}
+
+
+@pytest.mark.parametrize("name", ["", "out.txt", "out", "/dev/full", ".npz"])
+def test_save_to_a_name_not_ending_in_npz_is_a_command_line_error(tmp_path, name):
+    r = subprocess.run(jac_program() + ["x", "--at", "x=1", "--save", name], cwd=tmp_path,
+                       capture_output=True, timeout=60)
+    assert r.returncode == 2 and b"--save" in r.stderr and b"Traceback" not in r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "device"])
+def test_save_over_something_that_is_not_a_regular_file_is_refused(tmp_path, kind):
+    target = tmp_path / "t.npz"
+    if kind == "fifo":
+        os.mkfifo(target)              # opening it would hang: it must not be opened
+    elif kind == "directory":
+        target.mkdir()
+    else:
+        target.symlink_to("/dev/full")
+    r = run_jac(["x", "--at", "x=1", "--json", "--save", str(target)], timeout=30)
+    assert r.returncode == 1
+    assert str(target) in r.stderr.decode() and b"Traceback" not in r.stderr
+    assert b'"type": "value"' in r.stdout
+    assert _leftovers(tmp_path) == []
+    if kind == "device":
+        assert os.path.islink(target)
+
+
+def _good_archive(path):
+    np.savez(path, old=np.arange(3.0))
+
+
+def test_a_failed_write_keeps_the_old_archive(tmp_path):
+    """`ulimit -f`: the write fails with EFBIG half-way (Python ignores SIGXFSZ)."""
+    target = tmp_path / "a.npz"
+    _good_archive(target)
+    big = tmp_path / "big.npy"
+    np.save(big, np.linspace(1, 2, 10 ** 5))
+    program = " ".join(jac_program())
+    r = subprocess.run(["bash", "-c", f"ulimit -f 64; {program} 'x*2' --at x=@{big} --json "
+                                      f"--save {target}"], capture_output=True, timeout=60)
+    assert r.returncode == 1, r.stderr
+    err = r.stderr.decode()
+    assert f"cannot write '{target}'" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert _archive(target) == {"old": [0, 1, 2]}
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("signum,status", [(signal.SIGTERM, 128 + signal.SIGTERM),
+                                           (signal.SIGINT, 130)])
+def test_a_signal_mid_batch_keeps_the_old_archive(tmp_path, signum, status):
+    target = tmp_path / "a.npz"
+    _good_archive(target)
+    p = subprocess.Popen(jac_program() + ["-", "--json", "--at", "x=1,2", "--save", str(target)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdin.write(b"x*2\n")
+    p.stdin.flush()
+    assert b'"jacobians"' in p.stdout.readline()     # line 1 is in the temporary archive
+    assert len(_leftovers(tmp_path)) == 1
+    p.send_signal(signum)
+    p.wait(timeout=30)
+    assert p.returncode == status
+    assert b"Traceback" not in p.stderr.read()
+    assert _archive(target) == {"old": [0, 1, 2]}
+    assert _leftovers(tmp_path) == []
+    p.stdin.close()
+    p.stdout.close()
+    p.stderr.close()
+
+
+def test_a_saved_archive_has_the_usual_permissions(tmp_path):
+    target = tmp_path / "a.npz"
+    r = subprocess.run(["bash", "-c", f"umask 022; {' '.join(jac_program())} x --at x=1 "
+                                      f"--save {target}"], capture_output=True, timeout=60)
+    assert r.returncode == 0
+    assert os.stat(target).st_mode & 0o777 == 0o644
