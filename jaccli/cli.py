@@ -159,22 +159,43 @@ def main():
     if "_JAC_COMPLETE" in os.environ:     # shell completion: jac's own bash and zsh scripts
         from .completion import register
         register()
-    from .session import INTERRUPTED, quiet_broken_pipe
+    from .session import INTERRUPTED, output_failed, quiet_broken_pipe
     _tolerate_unprintable_output()
     _exit_cleanly_on_sigterm()
     # Not standalone: click would turn Ctrl-C into "Aborted!" and status 1, and a closed
     # pipe into status 1; the session handles both, and the rest is done here.
     try:
-        status = command.main(prog_name="jac", standalone_mode=False)
-    except click.ClickException as e:
-        e.show()
-        status = e.exit_code
+        try:
+            status = command.main(prog_name="jac", standalone_mode=False)
+        except click.ClickException as e:
+            e.show(file=_Escaped(sys.stderr))
+            status = e.exit_code
+        if sys.stdout is not None:
+            sys.stdout.flush()     # here, where a failure can still be reported
     except (click.exceptions.Abort, KeyboardInterrupt):   # Ctrl-C outside a session
         status = INTERRUPTED
     except BrokenPipeError:
         quiet_broken_pipe()
         status = 0
+    except OSError as e:       # --help or --version to a full disk
+        output_failed(e)
+        status = 1
     sys.exit(status if isinstance(status, int) else 0)
+
+
+class _Escaped:
+    """A stream that escapes control characters: click echoes arguments in its usage
+    errors (`Got unexpected extra argument (...)`), and they must not drive the terminal."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from .report import escape_controls
+        return self._stream.write(escape_controls(text))
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def _exit_cleanly_on_sigterm():

@@ -27,7 +27,7 @@ class Session:
         self.as_json, self.save = as_json, save
         self.at = at
         # A closed stream (`jac x >&-`) is None: write to nowhere rather than fail.
-        self.out = out or sys.stdout or open(os.devnull, "w")
+        self.out = _Output(out or sys.stdout or open(os.devnull, "w"))
         self.err = err or sys.stderr or open(os.devnull, "w")
         self._values = None
         self.failed = False
@@ -72,10 +72,14 @@ class Session:
             status = work()
             if self.archive is not None and batch:
                 self.archive.commit()
+            self.out.flush()
             return status
         except BrokenPipeError:
             quiet_broken_pipe()
             return 1 if self.failed else 0
+        except OutputFailed as e:
+            output_failed(e.error)
+            return 1
         except KeyboardInterrupt:
             self._say("\n")
             return INTERRUPTED
@@ -116,7 +120,7 @@ class Session:
         except MemoryError:
             error = Unsupported("the expression needs more memory than this machine has",
                                 hint="use smaller sizes, or name fewer variables with --wrt")
-        except (BrokenPipeError, _ArchiveFailed):   # the run ends (see _run)
+        except (BrokenPipeError, OutputFailed, _ArchiveFailed):   # the run ends (see _run)
             raise
         except Exception as e:  # a bug in jac: answer this line anyway, and say so
             error = Unsupported(f"jac could not handle this expression ({INTERNAL}: "
@@ -162,14 +166,19 @@ class Session:
             except (UnicodeEncodeError, LookupError):
                 import json
                 text = json.dumps(doc, ensure_ascii=True, allow_nan=False)
-            # JSON may leave these unescaped, but line readers such as str.splitlines
-            # end a line at them: escaped, every document stays on its own line.
-            text = text.translate(_LINE_BREAKS)
         self.out.write(text + "\n")
 
     def _say(self, text: str) -> None:
-        self.err.write(text)
-        self.err.flush()
+        """A message on stderr, control characters escaped (user input is quoted in
+        messages: it must not drive the terminal). A stderr that fails is ignored."""
+        from .report import escape_controls
+        try:
+            self.err.write(escape_controls(text))
+            self.err.flush()
+        except BrokenPipeError:
+            raise
+        except OSError:
+            pass
 
     def write_archive(self, result) -> None:
         """This result's Jacobians into the --save archive: the diagonal vector of a
@@ -193,15 +202,47 @@ class Session:
                 raise _ArchiveFailed(e) from None
 
 
+class OutputFailed(Exception):
+    """Writing the answer failed (a full disk): the run ends with one line and status 1."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Output:
+    """stdout, with a failed write (other than a closed pipe) raised as OutputFailed, so
+    that it ends the run instead of being taken for a bug in the expression's answer."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise OutputFailed(e) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise OutputFailed(e) from None
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 class _ArchiveFailed(Exception):
     """The --save archive could not be written: the run ends, the old archive stays."""
 
     def __init__(self, error: JacError):
         super().__init__(error.message)
         self.error = error
-
-
-_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 
 
 def _text_lines(lines):
@@ -225,16 +266,32 @@ def _without_surrogates(text: str) -> str:
     return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
 
 
-def quiet_broken_pipe() -> None:
-    """The reader has gone (`jac ... | head -1`): point stdout and stderr at /dev/null so
-    nothing, not even the final flush at exit, complains."""
+def output_failed(error: OSError) -> None:
+    """stdout cannot be written (`jac x >/dev/full`): say so on stderr in one line, and
+    point stdout at /dev/null so that the flush at exit does not fail a second time."""
+    reason = error.strerror or str(error)
+    try:
+        sys.stderr.write(f"jac: cannot write the output: {reason}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+    _stdout_to_devnull((sys.stdout,))
+
+
+def _stdout_to_devnull(streams) -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
     except OSError:
         return
-    for stream in (sys.stdout, sys.stderr):
+    for stream in streams:
         try:
             os.dup2(devnull, stream.fileno())
         except (OSError, ValueError, AttributeError):
-            pass   # not a file descriptor (a test's stream): nothing will flush to a pipe
+            pass   # not a file descriptor (a test's stream): nothing will flush to it
     os.close(devnull)
+
+
+def quiet_broken_pipe() -> None:
+    """The reader has gone (`jac ... | head -1`): point stdout and stderr at /dev/null so
+    nothing, not even the final flush at exit, complains."""
+    _stdout_to_devnull((sys.stdout, sys.stderr))

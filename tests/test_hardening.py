@@ -192,3 +192,54 @@ def test_a_saved_archive_has_the_usual_permissions(tmp_path):
                                       f"--save {target}"], capture_output=True, timeout=60)
     assert r.returncode == 0
     assert os.stat(target).st_mode & 0o777 == 0o644
+
+
+# ------------------------------------------------------------------------ write failures
+
+@pytest.mark.parametrize("args", [["x", "--json"], ["x"], ["x", "--at", "x=1,2"], ["--help"],
+                                  ["--version"], ["-", "--json"], ["-"]])
+def test_a_full_disk_is_one_line_and_status_1(args):
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run(jac_program() + args, input=b"x\nsin(x)\n", stdout=full,
+                           stderr=subprocess.PIPE, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr.decode().splitlines() == ["jac: cannot write the output: No space left on device"]
+
+
+def test_a_reader_that_goes_away_is_still_quiet():
+    r = subprocess.run(["bash", "-c", f"yes x | head -3000 | {' '.join(jac_program())} - --json "
+                                      "| head -1; exit ${PIPESTATUS[2]}"],
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0 and r.stderr == b""
+
+
+# ------------------------------------------------------------------------ nothing raw reaches a terminal
+
+TITLE = "\x1b]0;PWNED\x07"          # sets the window title; \x1b[2J would clear the screen
+
+
+@pytest.mark.parametrize("args", [
+    ["x", "y" + TITLE],                                  # click echoes an extra argument
+    ["x", "--layout", TITLE],                            # ... and a bad choice
+    ["x", "--shape", "x=" + TITLE],
+    ["x", "--wrt", "x" + TITLE],
+    ["x", "--at", "x=" + TITLE],
+    ["x", "--at", "x=1", "--save", f"/nonexistent/{TITLE}.npz"],
+    ["x", "--at", "x=1", "--save", f"{TITLE}.txt"],
+    ["x\u009b2J"],                                       # a C1 CSI in the expression
+])
+def test_user_input_echoed_to_a_terminal_is_escaped(args):
+    from test_terminal import run_in_pty
+    shown = run_in_pty(args)
+    assert "PWNED" in shown or "2J" in shown                  # the message quotes the input
+    assert TITLE not in shown and "\x1b]" not in shown and "\u009b" not in shown
+    assert "\x07" not in shown
+
+
+def test_json_strings_escape_c1_controls_and_del():
+    from runjac import session
+    s, out, _ = session()
+    s.one("x\u0085\u009b\u007f")
+    text = out.getvalue()
+    assert not any(0x7F <= ord(ch) <= 0x9F for ch in text)
+    assert "\\u009b" in text and "\\u007f" in text
