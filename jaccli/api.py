@@ -6,6 +6,7 @@ serializer only ever see a `Result`. NumPy is imported only when there are value
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from . import sizes
@@ -15,13 +16,16 @@ from .expr import Expr, describe_shape
 from .jacobians import Jacobian, hstack
 from .report import did_you_mean, nearest
 from .shapes import infer
-from .syntax import parse
+from .syntax import MAX_DEPTH, parse
 
 LAYOUTS = ("numerator", "denominator")
 MAX_LISTED = 10 ** 5   # SPEC.md: numbers are listed in JSON up to this many entries
 # A vector literal's Jacobian has a block for every entry, for every name differentiated;
 # past this many (names x entries) the answer would take minutes, so it is refused at once.
 MAX_WORK = 2 * 10 ** 6
+# The longest expression jac parses (about a second of work); a longer one is refused
+# before parsing, and batch mode reads no more of a line than this.
+MAX_EXPRESSION_CHARS = 10 ** 5
 
 
 @dataclass
@@ -60,6 +64,10 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
     shapes: name -> shape tuple (`--shape`); values: name -> ndarray (`--at`).
     """
     assert layout in LAYOUTS
+    _check_nesting(text)
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise Unsupported(f"the expression has {len(text)} characters; jac takes at most "
+                          f"{MAX_EXPRESSION_CHARS}", hint="split it into smaller expressions")
     shapes = dict(shapes or {})
     values = dict(values or {})
     declared = _declarations(shapes, values)
@@ -95,6 +103,30 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
     if values:
         _evaluate(result)
     return result
+
+
+# An opening bracket that makes a node: a call `f(`, a vector `[`; or a plain group `(`; or
+# a closing bracket.
+_BRACKETS = re.compile(r"(\w\s*)?([(\[])|[)\]]")
+
+
+def _check_nesting(text: str) -> None:
+    """Calls and vectors nested deeper than the parser's limit, refused before parsing (and
+    before the length check, so that the answer points at the depth): a scan of at most
+    MAX_EXPRESSION_CHARS characters."""
+    open_nodes = []      # for each open bracket: 1 if it makes a node, 0 for grouping
+    depth = 0
+    for m in _BRACKETS.finditer(text, 0, MAX_EXPRESSION_CHARS + 1):
+        opener = m.group(2)
+        if opener is None:
+            depth -= open_nodes.pop() if open_nodes else 0
+            continue
+        node = int(opener == "[" or m.group(1) is not None)
+        open_nodes.append(node)
+        depth += node
+        if depth > MAX_DEPTH:
+            raise Unsupported(f"the expression nests deeper than {MAX_DEPTH} levels",
+                              column=m.start(2) + 1, hint="split it into smaller expressions")
 
 
 def _check_work(derivation: Derivation, names: int) -> None:

@@ -95,14 +95,18 @@ class Session:
 
     def _batch(self, lines) -> int:
         shown = False          # a rendering is on stdout: the next one starts after a blank line
-        for number, raw in enumerate(_text_lines(lines), 1):
+        for number, (raw, too_long) in enumerate(_bounded_lines(lines), 1):
             line = raw.rstrip("\r\n")
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             self._key = f"{number}/"
             if not self.as_json and shown:
                 self.out.write("\n")
-            shown = self.answer(line) == 0
+            if too_long:
+                self.failed, shown = True, False
+                self.report_error(_too_long(), line[:80] + "…")
+            else:
+                shown = self.answer(line) == 0
             self.out.flush()
         return 1 if self.failed else 0
 
@@ -245,17 +249,41 @@ class _ArchiveFailed(Exception):
         self.error = error
 
 
-def _text_lines(lines):
-    """Lines as text. A binary stream underneath is decoded line by line, so bytes that are
-    not UTF-8 become U+FFFD in that line (a syntax error there) instead of ending the run."""
+def _bounded_lines(lines):
+    """(text, too_long) for each line. A line is read at most MAX_EXPRESSION_CHARS (in
+    bytes, four per character) at a time: a longer one is yielded as its beginning with
+    too_long set, and the rest of it is skipped unread, so no line decides how much memory
+    jac takes (`jac - < /dev/zero` answers once and stays small). A binary stream is
+    decoded line by line: bytes that are not UTF-8 become U+FFFD in that line (a syntax
+    error there) instead of ending the run."""
+    from .api import MAX_EXPRESSION_CHARS
     if lines is None:       # stdin closed (`jac - <&-`): no lines
         return
-    raw = getattr(lines, "buffer", None)
-    if raw is None:
-        yield from lines
+    source = getattr(lines, "buffer", None)
+    binary = source is not None
+    source = source if binary else lines
+    if not hasattr(source, "readline"):     # lines already in memory (a list, an iterator)
+        for line in source:
+            yield line, len(line.rstrip("\r\n")) > MAX_EXPRESSION_CHARS
         return
-    for line in raw:
-        yield line.decode("utf-8", "replace")
+    limit = (4 if binary else 1) * MAX_EXPRESSION_CHARS + 2
+    newline = b"\n" if binary else "\n"
+    while True:
+        line = source.readline(limit)
+        if not line:
+            return
+        too_long = len(line) == limit and not line.endswith(newline)
+        yield (line.decode("utf-8", "replace") if binary else line), too_long
+        while too_long:
+            rest = source.readline(limit)
+            too_long = bool(rest) and not rest.endswith(newline)
+
+
+def _too_long() -> Unsupported:
+    from .api import MAX_EXPRESSION_CHARS
+    return Unsupported(f"the line is longer than {MAX_EXPRESSION_CHARS} characters, more than "
+                       "jac reads as one expression; the rest of it was skipped",
+                       hint="split it into smaller expressions")
 
 
 def _without_surrogates(text: str) -> str:

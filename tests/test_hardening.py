@@ -243,3 +243,51 @@ def test_json_strings_escape_c1_controls_and_del():
     text = out.getvalue()
     assert not any(0x7F <= ord(ch) <= 0x9F for ch in text)
     assert "\\u009b" in text and "\\u007f" in text
+
+
+# ------------------------------------------------------------------------ unbounded input
+
+def test_a_million_character_expression_is_refused_before_parsing():
+    from runjac import python_calls
+    answers = []
+    calls = python_calls(lambda: answers.append(one("x+" * 500000 + "x")))
+    status, doc, _ = answers[0]
+    assert status == 1 and doc["error"]["type"] == "unsupported"
+    assert "at most 100000" in doc["error"]["message"]
+    assert calls < 10 ** 4, calls           # parsing it would take millions
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_an_over_long_batch_line_is_answered_and_the_batch_goes_on(binary):
+    import io
+
+    from runjac import session, strict_json
+    s, out, err = session()
+    text = "x*2\n" + "y" * 10 ** 6 + "\nsin(x)\n" + "+" * (5 * 10 ** 5) + "\n"
+    stream = io.TextIOWrapper(io.BytesIO(text.encode())) if binary else io.StringIO(text)
+    peak = peak_bytes(lambda: s.batch(stream))
+    docs = [strict_json(x) for x in out.getvalue().splitlines()]
+    assert [d.get("error", {}).get("type", "ok") for d in docs] == ["ok", "unsupported", "ok",
+                                                                     "unsupported"]
+    assert "longer than 100000 characters" in docs[1]["error"]["message"]
+    assert len(docs[1]["expression"]) < 100
+    assert peak < 4 * 10 ** 5 * 8, f"{peak} bytes"     # never the whole 10^6-character line
+
+
+def test_dev_zero_on_stdin_stays_small():
+    p = subprocess.Popen(jac_program() + ["-", "--json"], stdin=open("/dev/zero", "rb"),
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        first = p.stdout.readline()                       # answered at once, then skipping
+        assert b'"unsupported"' in first and b"longer than" in first
+        for _ in range(3):                                # while it reads on, sample memory
+            with open(f"/proc/{p.pid}/status") as f:
+                status = dict(line.split(":", 1) for line in f if ":" in line)
+            peak_kb = int(status["VmHWM"].split()[0])
+            assert peak_kb < 150 * 1024, f"peak resident {peak_kb} kB"
+            with pytest.raises(subprocess.TimeoutExpired):
+                p.wait(timeout=0.5)                       # it is still reading /dev/zero
+    finally:
+        p.kill()
+        p.wait()
+        p.stdout.close()
