@@ -291,3 +291,34 @@ def test_dev_zero_on_stdin_stays_small():
         p.kill()
         p.wait()
         p.stdout.close()
+
+
+# ------------------------------------------------------------------------ rendering stays polynomial
+
+def _rendering_calls(text: str, **shapes) -> int:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from jaccli.api import compute
+    from jaccli.inputs import parse_shape
+    from jaccli.render import render_result
+    from runjac import python_calls
+    result = compute(text, shapes={n: parse_shape(s) for n, s in shapes.items()})
+    out = StringIO()
+    return python_calls(lambda: Console(file=out, width=100).print() or render_result(result, out))
+
+
+@pytest.mark.parametrize("layer,shapes", [
+    ("softmax({})", {"x": "3"}),
+    ("tanh(W@{})", {"x": "3", "W": "3x3"}),
+])
+def test_terminal_rendering_work_grows_polynomially_with_depth(layer, shapes):
+    def nested(depth):
+        text = "x"
+        for _ in range(depth):
+            text = layer.format(text)
+        return text
+    _rendering_calls(nested(2), **shapes)                  # imports, outside the counts
+    shallow, deep = _rendering_calls(nested(6), **shapes), _rendering_calls(nested(12), **shapes)
+    assert deep <= 6 * shallow, (shallow, deep)            # 3^6 = 729 times when entries expand
