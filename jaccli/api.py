@@ -56,12 +56,15 @@ def output_kind(shape) -> str:
     return "row" if len(shape) == 2 and shape[0] == 1 else kind_of(shape)
 
 
-def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numerator") -> Result:
+def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numerator",
+            all_numbers: bool = True) -> Result:
     """Differentiate `text`.
 
     wrt:    list of groups, each a list of names (`--wrt x,y` is one group of two);
             None for every scalar and vector variable of the expression.
     shapes: name -> shape tuple (`--shape`); values: name -> ndarray (`--at`).
+    all_numbers: False when only numbers that can be listed are wanted (no --save): a
+            dense Jacobian of more than MAX_LISTED entries is then not computed at all.
     """
     assert layout in LAYOUTS
     _check_nesting(text)
@@ -101,7 +104,7 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
     variables = {n: variable_shapes[n] for n in names_in_expression + list(dict.fromkeys(extra))}
     result = Result(text, layout, typed, typed.shape, variables, results, warnings, values)
     if values:
-        _evaluate(result)
+        _evaluate(result, None if all_numbers else MAX_LISTED)
     return result
 
 
@@ -150,7 +153,7 @@ def _declarations(shapes: dict, values: dict) -> dict:
     return declared
 
 
-def _evaluate(result: Result) -> None:
+def _evaluate(result: Result, dense_limit: int | None) -> None:
     import numpy as np
 
     from .evaluate import Evaluator, NotEvaluable
@@ -158,6 +161,8 @@ def _evaluate(result: Result) -> None:
     for name, value in result.values.items():
         if not np.all(np.isfinite(value)):
             result.warnings.append(f"the value of {name} is not finite everywhere (NaN or infinity)")
+    if not all(n in result.values for n in result.variables):
+        dense_limit = None   # some Jacobians have no numbers at all: found while evaluating
     ev = Evaluator(result.values)
     try:
         ev(result.tree)   # f itself, so a domain error (log of a negative) is a warning too
@@ -165,7 +170,7 @@ def _evaluate(result: Result) -> None:
         pass              # a variable without a value: f has no numbers to check
     for jr in result.jacobians:
         try:
-            jr.value = ev.jacobian(jr.jacobian)
+            jr.value = ev.jacobian(jr.jacobian, dense_limit)
         except NotEvaluable:
             jr.value = None
     result.warnings.extend(dict.fromkeys(ev.warnings))

@@ -45,7 +45,8 @@ class Session:
     def compute(self, expression: str):
         from .api import compute
         return compute(expression, wrt=self.wrt, shapes=self.shapes,
-                       values=self.values() if self.at else None, layout=self.layout)
+                       values=self.values() if self.at else None, layout=self.layout,
+                       all_numbers=bool(self.save))
 
     # -- one expression, or one per line -----------------------------------------------------
     def one(self, expression: str) -> int:
@@ -148,8 +149,15 @@ class Session:
             from .serialize import to_dict
             self._write_json(to_dict(result))
         else:
+            from .evaluate import NotListed
             from .render import render_result
             render_result(result, self.out)
+            for jr in result.jacobians:
+                if isinstance(jr.value, NotListed):
+                    rows, cols = jr.value.shape
+                    result.warnings.append(f"the {rows}x{cols} Jacobian with respect to {jr.wrt} "
+                                           "has too many entries to show: its numbers were not "
+                                           "computed (write them with --save FILE.npz)")
         for w in result.warnings:
             self._say(format_warning(w) + "\n")
 

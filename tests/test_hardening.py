@@ -322,3 +322,49 @@ def test_terminal_rendering_work_grows_polynomially_with_depth(layer, shapes):
     _rendering_calls(nested(2), **shapes)                  # imports, outside the counts
     shallow, deep = _rendering_calls(nested(6), **shapes), _rendering_calls(nested(12), **shapes)
     assert deep <= 6 * shallow, (shallow, deep)            # 3^6 = 729 times when entries expand
+
+
+# ------------------------------------------------------------------------ numbers nobody would see
+
+SOFTMAX4 = "softmax(softmax(softmax(softmax(x))))"
+
+
+def _softmax4_jacobian(x):
+    """The chain rule by hand: J = Π (diag(s_k) - s_k s_kᵀ), outermost first."""
+    layers, s = [], x
+    for _ in range(4):
+        e = np.exp(s - s.max())
+        s = e / e.sum()
+        layers.append(np.diag(s) - np.outer(s, s))
+    out = np.eye(len(x))
+    for jac in layers:
+        out = jac @ out
+    return out
+
+
+def test_a_dense_jacobian_too_large_to_list_is_not_computed(tmp_path):
+    x = np.linspace(-1, 1, 3000)              # 9 * 10^6 entries: 72 MB per dense matrix
+    np.save(tmp_path / "x.npy", x)
+    answers = []
+    peak = peak_bytes(lambda: answers.append(one(SOFTMAX4, at=[f"x=@{tmp_path / 'x.npy'}"])))
+    status, doc, _ = answers[0]
+    assert status == 0
+    j = doc["jacobians"][0]
+    assert j["shape"] == [3000, 3000] and j["value"] is None and "--save" in j["note"]
+    assert peak < 16 * MB, f"peak {peak / MB:.0f} MB"
+
+
+def test_the_same_jacobian_is_computed_when_it_is_saved(tmp_path):
+    x = np.linspace(-1, 1, 400)               # 1.6 * 10^5 entries: more than JSON lists
+    save = tmp_path / "j.npz"
+    status, doc, _ = one(SOFTMAX4, at=["x=" + ",".join(map(repr, x.tolist()))], save=str(save))
+    assert status == 0 and doc["jacobians"][0]["value"] is None
+    np.testing.assert_allclose(_archive(save)["x"], _softmax4_jacobian(x), atol=1e-15)
+
+
+def test_the_terminal_says_why_a_large_jacobian_has_no_numbers():
+    from runjac import session
+    s, out, err = session(as_json=False, at=["x=" + ",".join(["0.5"] * 400)])
+    assert s.one(SOFTMAX4) == 0
+    assert "400x400 Jacobian with respect to x has too many entries to show" in err.getvalue()
+    assert "--save" in err.getvalue()
