@@ -57,7 +57,7 @@ def output_kind(shape) -> str:
 
 
 def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numerator",
-            all_numbers: bool = True) -> Result:
+            all_numbers: bool = True, shared: bool = False) -> Result:
     """Differentiate `text`.
 
     wrt:    list of groups, each a list of names (`--wrt x,y` is one group of two);
@@ -65,6 +65,8 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
     shapes: name -> shape tuple (`--shape`); values: name -> ndarray (`--at`).
     all_numbers: False when only numbers that can be listed are wanted (no --save): a
             dense Jacobian of more than MAX_LISTED entries is then not computed at all.
+    shared: the declarations serve many expressions (batch mode): one that this
+            expression does not use is not worth a warning unless it looks like a typo.
     """
     assert layout in LAYOUTS
     _check_nesting(text)
@@ -76,20 +78,32 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
     declared = _declarations(shapes, values)
     tree = parse(text)
     names_in_expression = tree.variables()
+    _check_size_symbols(shapes, names_in_expression)
     extra = [n for group in (wrt or []) for n in group if n not in names_in_expression]
     typed, variable_shapes = infer(tree, declared, extra)
     warnings: list[str] = []
     if wrt is None:
         wrt = [[n] for n in names_in_expression if len(variable_shapes[n]) < 2]
+        matrices = [n for n in names_in_expression if len(variable_shapes[n]) == 2]
+        if not wrt and matrices:
+            names = ", ".join(matrices)
+            warnings.append(f"{names} {'is a matrix' if len(matrices) == 1 else 'are matrices'}: "
+                            "jac differentiates with respect to a matrix only when it is named; "
+                            f"try --wrt {matrices[0]}")
     for n in dict.fromkeys(extra):
         guess = did_you_mean(n, names_in_expression)
         warnings.append(f"{n} does not appear in the expression: its Jacobian is zero"
                         + (f"; {guess}" if guess else ""))
-    for n in declared:      # a typo in --at or --shape, when a likely name was left without
+    for n in declared:      # a typo in --at or --shape, or a name from another expression
+        if n in names_in_expression or n in extra:
+            continue
         guess = nearest(n, [m for m in names_in_expression if m not in declared])
-        if n not in names_in_expression and n not in extra and guess:
-            warnings.append(f"{n} has a value or --shape but does not appear in the expression; "
-                            f"did you mean '{guess}'?")
+        if shared and not guess:
+            continue
+        given = "a value (--at)" if n in values else "a --shape"
+        warnings.append(f"{n} has {given} but does not appear in the expression; it is not used"
+                        + (f"; did you mean '{guess}'?" if guess else ""))
+    warnings.extend(confusable_names(names_in_expression))
 
     derivation = Derivation(typed)
     _check_work(derivation, sum(len(group) for group in wrt))
@@ -130,6 +144,48 @@ def _check_nesting(text: str) -> None:
         if depth > MAX_DEPTH:
             raise Unsupported(f"the expression nests deeper than {MAX_DEPTH} levels",
                               column=m.start(2) + 1, hint="split it into smaller expressions")
+
+
+def _check_size_symbols(shapes: dict, names) -> None:
+    """A size symbol that is also a variable (`jac "x*n" --shape x=n`) would make `n` mean
+    two things in one closed form."""
+    for name, shape in shapes.items():
+        for size in shape:
+            for symbol in sorted({s for m in getattr(size, "terms", {}) for s in m}):
+                if symbol in names:
+                    raise ShapeProblem(f"--shape {name} uses the size {symbol}, which is also a "
+                                       "variable of the expression",
+                                       hint="name the size with another letter, e.g. --shape "
+                                            f"{name}={'m' if symbol != 'm' else 'k'}")
+
+
+# Letters of other scripts that look like Latin ones: a name written with one of them is a
+# different variable that prints the same (x and the Cyrillic х).
+_LOOKALIKES = dict(zip(
+    "аеорсухіјѕԁһԛԝАВЕКМНОРСТХУІЈЅαβεικνορτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcyxijsdhqwABEKMHOPCTXYIJSaBeikvoptuxABEZHIKMNOPTYX"))
+
+
+def _skeleton(name: str) -> str:
+    import unicodedata
+    return "".join(_LOOKALIKES.get(ch, ch) for ch in unicodedata.normalize("NFKC", name))
+
+
+def confusable_names(names) -> list[str]:
+    """Warnings for distinct names that look the same (Latin x and Cyrillic х)."""
+    import unicodedata
+    by_look: dict = {}
+    for n in names:
+        by_look.setdefault(_skeleton(n), []).append(n)
+    out = []
+    for group in by_look.values():
+        if len(group) > 1:
+            def spelled(n):
+                odd = [f"U+{ord(ch):04X} {unicodedata.name(ch, '?')}" for ch in n if not ch.isascii()]
+                return f"'{n}'" + (f" ({', '.join(odd)})" if odd else "")
+            out.append(f"{' and '.join(spelled(n) for n in group)} look alike but are "
+                       "different variables")
+    return out
 
 
 def _check_work(derivation: Derivation, names: int) -> None:

@@ -68,26 +68,28 @@ class JacCommand(click.Command):
 
 def _assignments(option: str):
     def convert(ctx, param, items):
-        from .inputs import split_assignment
+        from .inputs import check_once, split_assignment
         out = []
-        for item in items:
-            try:
+        try:
+            for item in items:
                 out.append(split_assignment(item, option))
-            except ValueError as e:
-                raise click.BadParameter(str(e)) from None
+            check_once(out, option)
+        except ValueError as e:
+            raise click.BadParameter(str(e)) from None
         return out
     return convert
 
 
 def _shapes(ctx, param, items):
-    from .inputs import parse_shape, split_assignment
+    from .inputs import check_once, parse_shape, split_assignment
     out = {}
-    for item in items:
-        try:
-            name, spec = split_assignment(item, "--shape")
+    try:
+        pairs = [split_assignment(item, "--shape") for item in items]
+        check_once(pairs, "--shape")
+        for name, spec in pairs:
             out[name] = parse_shape(spec)
-        except ValueError as e:
-            raise click.BadParameter(str(e)) from None
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
     return out
 
 

@@ -31,6 +31,8 @@ def parse_shape(spec: str) -> tuple:
         return ()
     if not spec:
         raise ValueError("empty shape: use scalar, N, MxN or M,N")
+    if _foreign_digit(spec):
+        raise ValueError(f"{spec!r}: write sizes with the ASCII digits 0-9")
     product = re.fullmatch(r"(\d+)\s*[x×]\s*(\d+)", spec)
     parts = list(product.groups()) if product else spec.split(",")
     if len(parts) > 2:
@@ -40,9 +42,32 @@ def parse_shape(spec: str) -> tuple:
     except ValueError as e:
         raise ValueError(f"{spec!r} is not a shape ({e}); use scalar, N, MxN or M,N "
                          "(symbols are single letters: n, or m,n)") from None
-    if any(d == 0 for d in dims):
+    if any(not _positive(d) for d in dims):
         raise ValueError(f"{spec!r}: sizes must be positive")
     return dims
+
+
+def _positive(size) -> bool:
+    """An integer above 0, or a symbolic size whose leading terms are positive (so that it
+    is positive for large enough symbols: n-1 is a size, 2*n-3*n = -n is not)."""
+    if isinstance(size, int):
+        return size > 0
+    degree = max(len(m) for m in size.terms)
+    return all(c > 0 for m, c in size.terms.items() if len(m) == degree)
+
+
+def check_once(assignments, option: str) -> None:
+    """SPEC.md: giving `--at` or `--shape` twice for one name is a command-line error."""
+    seen = set()
+    for name, _ in assignments:
+        if name in seen:
+            raise ValueError(f"{option} {name}=... is given twice; give each name once")
+        seen.add(name)
+
+
+def _foreign_digit(text: str) -> bool:
+    """A digit that is not 0-9 (SPEC.md: numbers are written in ASCII digits)."""
+    return not text.isascii() and any(ch.isdigit() and not ch.isascii() for ch in text)
 
 
 def parse_wrt(items) -> list[list[str]]:
@@ -119,6 +144,9 @@ def parse_value(text: str, name: str):
         return as_array(_json_numbers(text, where), where)
     if text.count(",") >= MAX_VALUE_ENTRIES:
         raise _too_many(where)
+    if _foreign_digit(text):      # float() would read the Arabic-Indic ٣ as 3
+        raise ValueProblem(f"cannot read {where}: {text[:60]!r} (write numbers with the "
+                           "ASCII digits 0-9)")
     try:
         data = [float(p) for p in text.split(",")]
     except ValueError:

@@ -46,7 +46,7 @@ class Session:
         from .api import compute
         return compute(expression, wrt=self.wrt, shapes=self.shapes,
                        values=self.values() if self.at else None, layout=self.layout,
-                       all_numbers=bool(self.save))
+                       all_numbers=bool(self.save), shared=self._key != "")
 
     # -- one expression, or one per line -----------------------------------------------------
     def one(self, expression: str) -> int:

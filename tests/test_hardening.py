@@ -368,3 +368,73 @@ def test_the_terminal_says_why_a_large_jacobian_has_no_numbers():
     assert s.one(SOFTMAX4) == 0
     assert "400x400 Jacobian with respect to x has too many entries to show" in err.getvalue()
     assert "--save" in err.getvalue()
+
+
+# ------------------------------------------------------------------------ ambiguous input
+
+@pytest.mark.parametrize("args", [
+    ["x", "--shape", "x=3", "--shape", "x=4"],
+    ["x", "--shape", "x=3", "--shape", "x=3"],
+    ["x", "--at", "x=1", "--at", "x=2"],
+    ["x", "--at=x=1", "--at", " x =2"],
+    ["x", "--shape", "x=2*n-3*n"],
+    ["x", "--shape", "x=m,-n+0"],
+    ["x", "--shape", "x=\u0663"],                       # an Arabic-Indic 3
+])
+def test_ambiguous_or_impossible_declarations_are_command_line_errors(args):
+    r = run_jac(args)
+    assert r.returncode == 2 and b"Traceback" not in r.stderr, r.stderr
+
+
+def test_a_shape_and_a_value_for_one_name_are_fine():
+    r = run_jac(["x", "--shape", "x=3", "--at", "x=1,2,3", "--json"])
+    assert r.returncode == 0
+
+
+def test_a_value_for_a_name_not_in_the_expression_is_a_warning():
+    status, doc, err = one("x*2", at=["x=1,2", "zz=3,4"])
+    assert status == 0
+    assert any("zz" in w and "does not appear" in w for w in doc["warnings"])
+    status, doc, _ = one("x*2", at=["xx=1,2"])
+    assert any("xx" in w and "did you mean 'x'" in w for w in doc["warnings"])
+
+
+def test_a_size_symbol_that_is_also_a_variable_is_a_shape_error():
+    status, doc, _ = one("x*n", shapes={"x": "n"})
+    assert status == 1 and doc["error"]["type"] == "shape" and "n" in doc["error"]["message"]
+    assert one("x*k", shapes={"x": "n"})[0] == 0
+
+
+@pytest.mark.parametrize("text", ["x*\u0663", "x + \u0661.5", "\u0967*x", "x*\uff13", "2e\u0663*x"])
+def test_digits_other_than_ascii_are_a_syntax_error(text):
+    status, doc, _ = one(text)
+    assert status == 1 and doc["error"]["type"] == "syntax", doc
+
+
+def test_inline_values_take_ascii_digits_only():
+    status, doc, _ = one("x", at=["x=\u0663,\u0661"])
+    assert status == 1 and doc["error"]["type"] == "value"
+
+
+@pytest.mark.parametrize("text,names", [
+    ("x*\u0445", ("x", "\u0445")),                       # Latin x, Cyrillic ha
+    ("\u0391 @ a + A @ a", ("A", "\u0391")),              # Latin A, Greek Alpha (matrices)
+    ("sum(p) + sum(\u0440)", ("p", "\u0440")),
+])
+def test_names_that_look_alike_are_a_warning(text, names):
+    status, doc, _ = one(text)
+    assert status == 0
+    warned = [w for w in doc.get("warnings", []) if "look alike" in w]
+    assert len(warned) == 1 and all(f"'{n}'" in warned[0] for n in names)
+
+
+def test_distinct_looking_names_are_not_a_warning():
+    status, doc, _ = one("x*y + θ*\u03c6")
+    assert "warnings" not in doc
+
+
+def test_a_matrix_alone_is_not_silently_skipped():
+    status, doc, err = one("sum(W)")
+    assert status == 0 and doc["jacobians"] == []
+    assert any("--wrt W" in w for w in doc["warnings"]) and "--wrt W" in err
+    assert "warnings" not in one("sum(W @ x)")[1]           # x is differentiated: no warning

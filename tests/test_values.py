@@ -96,7 +96,7 @@ def _softmax(z):
     ("-sum(y * log(softmax(x)))", None),
 ])
 def test_stable_functions_stay_finite_at_large_inputs(expression, expected):
-    at = [BIG, "y=0,0,0,0,1"]
+    at = [BIG] + (["y=0,0,0,0,1"] if "y" in expression else [])   # an unused value warns
     status, doc, err = one(expression, at=at, wrt=["x"])
     assert status == 0 and "warnings" not in doc, doc.get("warnings")
     value = np.array(doc["jacobians"][0]["value"], dtype=float)
