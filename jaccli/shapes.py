@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from . import expr as E
 from . import sizes
-from .errors import ShapeProblem
+from .errors import ShapeProblem, Unsupported
 from .expr import Expr, describe_shape
 from .notation import ascii_form
 
@@ -271,7 +271,12 @@ class _Inference:
         for d in ordered:
             r = self.sizes.find(d)
             if self.sizes.value[r] is None:
-                self.sizes.value[r] = sizes.symbol(next(letters))
+                letter = next(letters, None)
+                if letter is None:   # sizes are single letters: more than 26 are not named
+                    raise Unsupported(f"the expression has more independent sizes than jac "
+                                      f"has letters for ({len(SYMBOLS)})",
+                                      hint="declare sizes with --shape NAME=N, or give values")
+                self.sizes.value[r] = sizes.symbol(letter)
         return {n: tuple(self.sizes.get(d) for d in dims) for n, dims in dims_of.items()}
 
 

@@ -438,3 +438,17 @@ def test_a_matrix_alone_is_not_silently_skipped():
     assert status == 0 and doc["jacobians"] == []
     assert any("--wrt W" in w for w in doc["warnings"]) and "--wrt W" in err
     assert "warnings" not in one("sum(W @ x)")[1]           # x is differentiated: no warning
+
+
+# ------------------------------------------------------------------------ more sizes than letters
+
+@pytest.mark.parametrize("text,wrt", [
+    ("+".join(f"sum(v{i})" for i in range(40)), None),
+    ("x", [",".join(f"a{i}" for i in range(30))]),
+])
+def test_more_independent_sizes_than_letters_is_unsupported_not_a_bug(text, wrt):
+    from runjac import check_answer
+    status, doc, err = one(text, wrt=wrt)
+    assert check_answer(doc, err) == "unsupported" and "--shape" in doc["error"]["hint"]
+    shapes = {f"v{i}": "3" for i in range(40)} if wrt is None else {f"a{i}": "2" for i in range(30)}
+    assert one(text, wrt=wrt, shapes=shapes)[0] == 0
