@@ -38,12 +38,14 @@ Shell completion (--wrt <TAB> offers the expression's variables):
 
 _VALUE_OPTIONS = ("--wrt", "--shape", "--at", "--layout", "--save")
 _FLAG_OPTIONS = ("--json", "--help", "--version")
+_SINGLE_OPTIONS = ("--layout", "--save")
 
 
 class JacCommand(click.Command):
     def parse_args(self, ctx, args):
         """Everything that is not one of our long options is the expression, even '-x'."""
         options, positional = [], []
+        given = set()
         i = 0
         while i < len(args):
             arg = args[i]
@@ -51,6 +53,10 @@ class JacCommand(click.Command):
             if arg == "--":
                 positional.extend(args[i + 1:])
                 break
+            if name in _SINGLE_OPTIONS:      # given twice, the last would silently win
+                if name in given:
+                    raise click.BadOptionUsage(name, f"{name} is given twice; give it once", ctx)
+                given.add(name)
             if name in _VALUE_OPTIONS and "=" in arg or arg in _FLAG_OPTIONS:
                 options.append(arg)
             elif arg in _VALUE_OPTIONS:

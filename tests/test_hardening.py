@@ -380,6 +380,8 @@ def test_the_terminal_says_why_a_large_jacobian_has_no_numbers():
     ["x", "--shape", "x=2*n-3*n"],
     ["x", "--shape", "x=m,-n+0"],
     ["x", "--shape", "x=\u0663"],                       # an Arabic-Indic 3
+    ["x", "--save", "a.npz", "--save=b.npz"],
+    ["x", "--layout", "numerator", "--layout", "denominator"],
 ])
 def test_ambiguous_or_impossible_declarations_are_command_line_errors(args):
     r = run_jac(args)
