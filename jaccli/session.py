@@ -8,7 +8,12 @@ Every expression gets an answer: a result, or an error of one of SPEC.md's types
 too deep or too large for Python (RecursionError, MemoryError) is `unsupported`; so is,
 as a last resort, a bug in jac, reported on that line as an internal error so that a batch
 goes on with the next line. A reader that goes away (`jac - | head -1`) ends the run
-quietly; Ctrl-C ends it with status 130.
+quietly; Ctrl-C ends it with status 130. A failure to write stdout (a full disk) ends it
+with one line on stderr and status 1.
+
+`--save` goes through `archive.Archive`: one archive per run (batch mode: keys
+`<line>/<wrt>`), committed when the run ends normally and discarded otherwise, so the old
+file stays until a complete new one replaces it.
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ class Session:
         self.failed = False
         self.archive = None     # the open --save archive, while a run writes it
         self._key = ""          # the archive key's prefix: "<line>/" in batch mode
-        self._commit_each = False
+        self.in_batch = False   # expressions share the options: unused ones are not news
 
     # -- values are read once, for every expression --------------------------------------
     def values(self) -> dict:
@@ -46,7 +51,7 @@ class Session:
         from .api import compute
         return compute(expression, wrt=self.wrt, shapes=self.shapes,
                        values=self.values() if self.at else None, layout=self.layout,
-                       all_numbers=bool(self.save), shared=self._key != "")
+                       all_numbers=bool(self.save), shared=self.in_batch)
 
     # -- one expression, or one per line -----------------------------------------------------
     def one(self, expression: str) -> int:
@@ -68,7 +73,7 @@ class Session:
                 self.report_error(e, None)
                 return 1
             self.archive = Archive(self.save)
-            self._commit_each = not batch
+        self.in_batch = batch
         try:
             status = work()
             if self.archive is not None and batch:
@@ -140,7 +145,7 @@ class Session:
         from .report import format_warning
         if self.save:
             self.write_archive(result)
-            if self._commit_each:     # one expression: saved before its answer is shown
+            if not self.in_batch:     # one expression: saved before its answer is shown
                 try:
                     self.archive.commit()
                 except JacError as e:
