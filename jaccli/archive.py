@@ -46,6 +46,7 @@ class Archive:
         self._file = None      # the temporary file, open
         self._zip = None
         self._temp = None
+        self._real = path     # the file replaced: `path`, or where its symbolic link points
 
     def _fail(self, e: OSError) -> ValueProblem:
         self.discard()
@@ -55,9 +56,12 @@ class Archive:
         import tempfile
         import zipfile
         check_target(self.path)
-        folder, name = os.path.split(os.path.abspath(self.path))
-        try:
-            fd, self._temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
+        # Through a symbolic link, the file it points at is replaced (as writing in place
+        # would), not the link.
+        self._real = os.path.realpath(self.path)
+        folder, name = os.path.split(self._real)
+        try:   # the name is cut so that the temporary one stays within NAME_MAX
+            fd, self._temp = tempfile.mkstemp(dir=folder, prefix=f".{name[:64]}.", suffix=".part")
             self._file = os.fdopen(fd, "w+b")
             self._zip = zipfile.ZipFile(self._file, "w", zipfile.ZIP_STORED, allowZip64=True)
         except OSError as e:
@@ -83,9 +87,9 @@ class Archive:
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
-            os.chmod(self._temp, _mode_for(self.path))
-            check_target(self.path)
-            os.replace(self._temp, self.path)
+            os.chmod(self._temp, _mode_for(self._real))
+            check_target(self._real)
+            os.replace(self._temp, self._real)
         except OSError as e:
             raise self._fail(e) from None
         self._zip = self._file = self._temp = None

@@ -454,3 +454,19 @@ def test_more_independent_sizes_than_letters_is_unsupported_not_a_bug(text, wrt)
     assert check_answer(doc, err) == "unsupported" and "--shape" in doc["error"]["hint"]
     shapes = {f"v{i}": "3" for i in range(40)} if wrt is None else {f"a{i}": "2" for i in range(30)}
     assert one(text, wrt=wrt, shapes=shapes)[0] == 0
+
+
+def test_save_through_a_symbolic_link_replaces_the_file_it_points_at(tmp_path):
+    (tmp_path / "real").mkdir()
+    _good_archive(tmp_path / "real" / "a.npz")
+    (tmp_path / "link.npz").symlink_to(tmp_path / "real" / "a.npz")
+    assert run_jac(["x*2", "--at", "x=1", "--save", str(tmp_path / "link.npz")]).returncode == 0
+    assert os.path.islink(tmp_path / "link.npz")
+    assert _archive(tmp_path / "real" / "a.npz") == {"x": [[2.0]]}
+    assert _leftovers(tmp_path / "real") == []
+
+
+def test_save_to_a_long_file_name(tmp_path):
+    target = tmp_path / ("j" * 246 + ".npz")       # 250 characters: NAME_MAX is 255
+    assert run_jac(["x*2", "--at", "x=1", "--save", str(target)]).returncode == 0
+    assert "x" in _archive(target)
