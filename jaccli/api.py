@@ -6,6 +6,7 @@ serializer only ever see a `Result`. NumPy is imported only when there are value
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from . import sizes
@@ -16,13 +17,16 @@ from .algebra import Algebra
 from .jacobians import Jacobian, hstack, simplified
 from .report import did_you_mean, nearest
 from .shapes import infer
-from .syntax import parse
+from .syntax import MAX_DEPTH, parse
 
 LAYOUTS = ("numerator", "denominator")
 MAX_LISTED = 10 ** 5   # SPEC.md: numbers are listed in JSON up to this many entries
 # A vector literal's Jacobian has a block for every entry, for every name differentiated;
 # past this many (names x entries) the answer would take minutes, so it is refused at once.
 MAX_WORK = 2 * 10 ** 6
+# The longest expression jac parses (about a second of work); a longer one is refused
+# before parsing, and batch mode reads no more of a line than this.
+MAX_EXPRESSION_CHARS = 10 ** 5
 
 
 @dataclass
@@ -62,7 +66,8 @@ def output_kind(shape) -> str:
 
 
 def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numerator", *,
-            hessian=None, steps: bool = False, check: bool = False) -> Result:
+            hessian=None, steps: bool = False, check: bool = False, all_numbers: bool = True,
+            shared: bool = False) -> Result:
     """Differentiate `text`.
 
     wrt:    list of groups, each a list of names (`--wrt x,y` is one group of two);
@@ -70,27 +75,47 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
     shapes: name -> shape tuple (`--shape`); values: name -> ndarray (`--at`).
     hessian: groups as for wrt (`--hessian`); steps: record each derivation (`--steps`);
     check:  compare every Jacobian and Hessian with finite differences (`--check`).
+    all_numbers: False when only numbers that can be listed are wanted (no --save): a
+            dense Jacobian of more than MAX_LISTED entries is then not computed at all.
+    shared: the declarations serve many expressions (batch mode): one that this
+            expression does not use is not worth a warning unless it looks like a typo.
     """
     assert layout in LAYOUTS
+    _check_nesting(text)
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise Unsupported(f"the expression has {len(text)} characters; jac takes at most "
+                          f"{MAX_EXPRESSION_CHARS}", hint="split it into smaller expressions")
     shapes = dict(shapes or {})
     values = dict(values or {})
     declared = _declarations(shapes, values)
     tree = parse(text)
     names_in_expression = tree.variables()
+    _check_size_symbols(shapes, names_in_expression)
     extra = [n for group in (wrt or []) for n in group if n not in names_in_expression]
     typed, variable_shapes = infer(tree, declared, extra)
     warnings: list[str] = []
     if wrt is None:
         wrt = [[n] for n in names_in_expression if len(variable_shapes[n]) < 2]
+        matrices = [n for n in names_in_expression if len(variable_shapes[n]) == 2]
+        if not wrt and matrices:
+            names = ", ".join(matrices)
+            warnings.append(f"{names} {'is a matrix' if len(matrices) == 1 else 'are matrices'}: "
+                            "jac differentiates with respect to a matrix only when it is named; "
+                            f"try --wrt {matrices[0]}")
     for n in dict.fromkeys(extra):
         guess = did_you_mean(n, names_in_expression)
         warnings.append(f"{n} does not appear in the expression: its Jacobian is zero"
                         + (f"; {guess}" if guess else ""))
-    for n in declared:      # a typo in --at or --shape, when a likely name was left without
+    for n in declared:      # a typo in --at or --shape, or a name from another expression
+        if n in names_in_expression or n in extra:
+            continue
         guess = nearest(n, [m for m in names_in_expression if m not in declared])
-        if n not in names_in_expression and n not in extra and guess:
-            warnings.append(f"{n} has a value or --shape but does not appear in the expression; "
-                            f"did you mean '{guess}'?")
+        if shared and not guess:
+            continue
+        given = "a value (--at)" if n in values else "a --shape"
+        warnings.append(f"{n} has {given} but does not appear in the expression; it is not used"
+                        + (f"; did you mean '{guess}'?" if guess else ""))
+    warnings.extend(confusable_names(names_in_expression))
 
     derivation = Derivation(typed)
     _check_work(derivation, sum(len(group) for group in wrt))
@@ -119,7 +144,7 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
         result.hessians = [JacobianResult(w, h)
                            for w, h in hessians(result, derivation, hessian, algebra)]
     if values:
-        _evaluate(result)
+        _evaluate(result, None if all_numbers else MAX_LISTED)
     if check:
         from .check import check_result
         check_result(result, lambda sampled: compute(text, wrt, shapes, sampled, layout,
@@ -137,6 +162,73 @@ def matrix_gradient(j: Jacobian, shape: tuple):
     if isinstance(j, J.Row):
         return J.unvec(j.v, *shape)
     return None
+
+
+
+# An opening bracket that makes a node: a call `f(`, a vector `[`; or a plain group `(`; or
+# a closing bracket.
+_BRACKETS = re.compile(r"(\w\s*)?([(\[])|[)\]]")
+
+
+def _check_nesting(text: str) -> None:
+    """Calls and vectors nested deeper than the parser's limit, refused before parsing (and
+    before the length check, so that the answer points at the depth): a scan of at most
+    MAX_EXPRESSION_CHARS characters."""
+    open_nodes = []      # for each open bracket: 1 if it makes a node, 0 for grouping
+    depth = 0
+    for m in _BRACKETS.finditer(text, 0, MAX_EXPRESSION_CHARS + 1):
+        opener = m.group(2)
+        if opener is None:
+            depth -= open_nodes.pop() if open_nodes else 0
+            continue
+        node = int(opener == "[" or m.group(1) is not None)
+        open_nodes.append(node)
+        depth += node
+        if depth > MAX_DEPTH:
+            raise Unsupported(f"the expression nests deeper than {MAX_DEPTH} levels",
+                              column=m.start(2) + 1, hint="split it into smaller expressions")
+
+
+def _check_size_symbols(shapes: dict, names) -> None:
+    """A size symbol that is also a variable (`jac "x*n" --shape x=n`) would make `n` mean
+    two things in one closed form."""
+    for name, shape in shapes.items():
+        for size in shape:
+            for symbol in sorted({s for m in getattr(size, "terms", {}) for s in m}):
+                if symbol in names:
+                    raise ShapeProblem(f"--shape {name} uses the size {symbol}, which is also a "
+                                       "variable of the expression",
+                                       hint="name the size with another letter, e.g. --shape "
+                                            f"{name}={'m' if symbol != 'm' else 'k'}")
+
+
+# Letters of other scripts that look like Latin ones: a name written with one of them is a
+# different variable that prints the same (x and the Cyrillic х).
+_LOOKALIKES = dict(zip(
+    "аеорсухіјѕԁһԛԝАВЕКМНОРСТХУІЈЅαβεικνορτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcyxijsdhqwABEKMHOPCTXYIJSaBeikvoptuxABEZHIKMNOPTYX"))
+
+
+def _skeleton(name: str) -> str:
+    import unicodedata
+    return "".join(_LOOKALIKES.get(ch, ch) for ch in unicodedata.normalize("NFKC", name))
+
+
+def confusable_names(names) -> list[str]:
+    """Warnings for distinct names that look the same (Latin x and Cyrillic х)."""
+    import unicodedata
+    by_look: dict = {}
+    for n in names:
+        by_look.setdefault(_skeleton(n), []).append(n)
+    out = []
+    for group in by_look.values():
+        if len(group) > 1:
+            def spelled(n):
+                odd = [f"U+{ord(ch):04X} {unicodedata.name(ch, '?')}" for ch in n if not ch.isascii()]
+                return f"'{n}'" + (f" ({', '.join(odd)})" if odd else "")
+            out.append(f"{' and '.join(spelled(n) for n in group)} look alike but are "
+                       "different variables")
+    return out
 
 
 def _check_work(derivation: Derivation, names: int) -> None:
@@ -160,7 +252,7 @@ def _declarations(shapes: dict, values: dict) -> dict:
     return declared
 
 
-def _evaluate(result: Result) -> None:
+def _evaluate(result: Result, dense_limit: int | None) -> None:
     import numpy as np
 
     from .evaluate import Evaluator, NotEvaluable
@@ -168,6 +260,8 @@ def _evaluate(result: Result) -> None:
     for name, value in result.values.items():
         if not np.all(np.isfinite(value)):
             result.warnings.append(f"the value of {name} is not finite everywhere (NaN or infinity)")
+    if not all(n in result.values for n in result.variables):
+        dense_limit = None   # some Jacobians have no numbers at all: found while evaluating
     ev = Evaluator(result.values)
     try:
         # f itself: its value is part of the answer, and a domain error is a warning too
@@ -176,7 +270,7 @@ def _evaluate(result: Result) -> None:
         pass              # a variable without a value: f has no numbers
     for jr in result.jacobians + result.hessians:
         try:
-            jr.value = ev.jacobian(jr.jacobian)
+            jr.value = ev.jacobian(jr.jacobian, dense_limit)
         except NotEvaluable:
             jr.value = None
     result.warnings.extend(dict.fromkeys(ev.warnings))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 VALUE_OPTIONS = ("--wrt", "--shape", "--at", "--layout", "--save", "--hessian", "--emit")
 FLAG_OPTIONS = ("--json", "--help", "--version", "--steps", "--check", "--latex")
+# Options that may be given once: given twice, the last would silently win.
+SINGLE_OPTIONS = ("--layout", "--save", "--emit")
 # Options whose command lines click reads (their values are checked there).
 _CLICKS_OWN = ("--help", "--version", "--save", "--hessian", "--emit", "--steps", "--check",
                "--latex")
@@ -46,7 +48,7 @@ def split(args: list[str]) -> tuple[list[str], list[str], str | None]:
 def common_parameters(args: list[str]) -> dict | None:
     """The keyword arguments of `jaccli.cli.command` for this command line, or None when click
     must read it (see the module docstring)."""
-    from .inputs import parse_shape, parse_wrt, split_assignment
+    from .inputs import check_once, parse_shape, parse_wrt, split_assignment
 
     options, positional, dangling = split(args)
     if dangling or len(positional) != 1:
@@ -62,6 +64,8 @@ def common_parameters(args: list[str]) -> dict | None:
             return None
         name, has_value, value = word.partition("=")
         given[name].append(value if has_value else next(words))
+    if any(len(given[name]) > 1 for name in SINGLE_OPTIONS if name in given):
+        return None                              # click says which was given twice
     layout = given["--layout"][-1] if given["--layout"] else "numerator"
     # --save is click's: its path is checked there, and a run that writes an archive needs
     # the signal handling set up around click's command.
@@ -69,11 +73,11 @@ def common_parameters(args: list[str]) -> dict | None:
         return None
     try:
         wrt = parse_wrt(given["--wrt"]) if given["--wrt"] else None
-        shapes = {}
-        for item in given["--shape"]:
-            name, spec = split_assignment(item, "--shape")
-            shapes[name] = parse_shape(spec)
+        declared = [split_assignment(item, "--shape") for item in given["--shape"]]
+        check_once(declared, "--shape")
+        shapes = {name: parse_shape(spec) for name, spec in declared}
         at = [split_assignment(item, "--at") for item in given["--at"]]
+        check_once(at, "--at")
     except ValueError:
         return None
     return {"expression": positional[0], "wrt": wrt, "shapes": shapes, "at": at,

@@ -12,7 +12,7 @@ import sys
 import click
 
 from . import __version__
-from .arguments import LAYOUTS, split
+from .arguments import LAYOUTS, SINGLE_OPTIONS, split
 
 EXAMPLES = """\b
 Examples (Parr & Howard, "The Matrix Calculus You Need For Deep Learning"):
@@ -56,31 +56,40 @@ class JacCommand(click.Command):
         if dangling and not ctx.resilient_parsing:   # resilient: completing `--wrt <TAB>`
             raise click.BadOptionUsage(dangling, f"Option '{dangling}' requires an argument.",
                                        ctx)
+        seen = set()
+        for word in options:
+            name = word.split("=", 1)[0]
+            if name in SINGLE_OPTIONS:        # given twice, the last would silently win
+                if name in seen:
+                    raise click.BadOptionUsage(name, f"{name} is given twice; give it once", ctx)
+                seen.add(name)
         return super().parse_args(ctx, options + ["--"] + positional)
 
 
 def _assignments(option: str):
     def convert(ctx, param, items):
-        from .inputs import split_assignment
+        from .inputs import check_once, split_assignment
         out = []
-        for item in items:
-            try:
+        try:
+            for item in items:
                 out.append(split_assignment(item, option))
-            except ValueError as e:
-                raise click.BadParameter(str(e)) from None
+            check_once(out, option)
+        except ValueError as e:
+            raise click.BadParameter(str(e)) from None
         return out
     return convert
 
 
 def _shapes(ctx, param, items):
-    from .inputs import parse_shape, split_assignment
+    from .inputs import check_once, parse_shape, split_assignment
     out = {}
-    for item in items:
-        try:
-            name, spec = split_assignment(item, "--shape")
+    try:
+        pairs = [split_assignment(item, "--shape") for item in items]
+        check_once(pairs, "--shape")
+        for name, spec in pairs:
             out[name] = parse_shape(spec)
-        except ValueError as e:
-            raise click.BadParameter(str(e)) from None
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
     return out
 
 
@@ -100,6 +109,16 @@ def _wrt(ctx, param, items):
         raise click.BadParameter(str(e)) from None
 
 
+def _save(ctx, param, path):
+    if path is None:
+        return None
+    from .archive import check_name
+    try:
+        return check_name(path)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 @click.command(cls=JacCommand, epilog=EXAMPLES, context_settings={"max_content_width": 100})
 @click.argument("expression", required=False)
 @click.option("--wrt", multiple=True, callback=_wrt, metavar="NAME[,NAME]",
@@ -115,8 +134,9 @@ def _wrt(ctx, param, items):
 @click.option("--layout", type=click.Choice(LAYOUTS), default="numerator", show_default=True,
               help="Jacobian layout (denominator is the transpose).")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON (batch mode: one object per line).")
-@click.option("--save", type=click.Path(dir_okay=False), metavar="FILE.npz",
-              help="Also write each Jacobian's numbers to a NumPy archive.")
+@click.option("--save", callback=_save, metavar="FILE.npz",
+              help="Also write each Jacobian's numbers to a NumPy archive (exactly FILE.npz, "
+                   "replaced atomically; batch mode: keys LINE/NAME).")
 @click.option("--steps", is_flag=True,
               help="Show each derivation rule by rule: intermediate variables, the rule, "
                    "local Jacobians, the chain-rule product (JSON: jacobians[i].steps).")
@@ -156,21 +176,56 @@ def main():
     if "_JAC_COMPLETE" in os.environ:     # shell completion: jac's own bash and zsh scripts
         from .completion import register
         register()
-    from .session import INTERRUPTED, quiet_broken_pipe
+    from .session import INTERRUPTED, output_failed, quiet_broken_pipe
     _tolerate_unprintable_output()
+    _exit_cleanly_on_sigterm()
     # Not standalone: click would turn Ctrl-C into "Aborted!" and status 1, and a closed
     # pipe into status 1; the session handles both, and the rest is done here.
     try:
-        status = command.main(prog_name="jac", standalone_mode=False)
-    except click.ClickException as e:
-        e.show()
-        status = e.exit_code
+        try:
+            status = command.main(prog_name="jac", standalone_mode=False)
+        except click.ClickException as e:
+            e.show(file=_Escaped(sys.stderr))
+            status = e.exit_code
+        if sys.stdout is not None:
+            sys.stdout.flush()     # here, where a failure can still be reported
     except (click.exceptions.Abort, KeyboardInterrupt):   # Ctrl-C outside a session
         status = INTERRUPTED
     except BrokenPipeError:
         quiet_broken_pipe()
         status = 0
+    except OSError as e:       # --help or --version to a full disk
+        output_failed(e)
+        status = 1
     sys.exit(status if isinstance(status, int) else 0)
+
+
+class _Escaped:
+    """A stream that escapes control characters: click echoes arguments in its usage
+    errors (`Got unexpected extra argument (...)`), and they must not drive the terminal."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from .report import escape_controls
+        return self._stream.write(escape_controls(text))
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _exit_cleanly_on_sigterm():
+    """SIGTERM unwinds like Ctrl-C does, so a --save archive being written is discarded
+    (the old one kept) instead of leaving its temporary file behind."""
+    import signal
+
+    def terminated(signum, frame):
+        raise SystemExit(128 + signum)
+    try:
+        signal.signal(signal.SIGTERM, terminated)
+    except (ValueError, OSError):   # not the main thread: leave the default
+        pass
 
 
 def _tolerate_unprintable_output():

@@ -23,6 +23,11 @@ _SUBSCRIPT = dict(zip("0123456789+-=()aehijklmnoprstuvx",
 _ELEMENTWISE = ("add", "neg", "mul", "div", "pow", "max", "min") + E.ELEMENTWISE_FUNCTIONS
 # A product's entry is a sum over its inner index; beyond this many terms it is not drawn.
 MAX_INNER_TERMS = 3
+# Steps (entries and indexings) spent on one entry before giving up on it. Products of
+# products expand into sums of sums, 3^depth terms for a chain of depth 3x3 factors; an
+# entry that needs this many steps is far longer than a drawing can show anyway.
+MAX_ENTRY_STEPS = 400
+_steps_left = MAX_ENTRY_STEPS       # reset by `entry` for each entry it computes
 
 
 class NoEntry(Exception):
@@ -47,8 +52,16 @@ def _leaf(text: str) -> Expr:
     return Expr("var", (), text, ())
 
 
+def _step() -> None:
+    global _steps_left
+    _steps_left -= 1
+    if _steps_left < 0:
+        raise NoEntry
+
+
 def index(e: Expr, at: tuple) -> Expr:
     """The scalar entry of `e` at `at` (one index for a vector, two for a matrix)."""
+    _step()
     shape = e.shape
     if shape == ():
         return e
@@ -93,6 +106,7 @@ def _diag_like(j: J.Jacobian) -> bool:
 
 
 def _entry(j: J.Jacobian, r, c) -> Expr:
+    _step()
     if isinstance(j, J.Zero):
         return E.ZERO
     if isinstance(j, J.Identity):
@@ -163,6 +177,8 @@ def _stack_entry(j: J.Stack, r, c) -> Expr:
 
 def entry(j: J.Jacobian, r, c) -> Expr | None:
     """The (r, c) entry of `j` (1-based ints or symbolic last indices), or None."""
+    global _steps_left
+    _steps_left = MAX_ENTRY_STEPS
     try:
         return _entry(j, r, c)
     except NoEntry:

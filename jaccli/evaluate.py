@@ -86,6 +86,11 @@ class TooLarge:
         return TooLarge(self.shape[1], self.shape[0])
 
 
+class NotListed(TooLarge):
+    """A dense Jacobian with more entries than any output shows, not computed because
+    nothing would use its numbers (no --save): its shape, and no numbers."""
+
+
 def _stable_sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
@@ -250,11 +255,15 @@ class Evaluator:
         return out
 
     # -- Jacobians ---------------------------------------------------------------------
-    def jacobian(self, j: J.Jacobian):
+    def jacobian(self, j: J.Jacobian, dense_limit: int | None = None):
         """The numbers of `j`: DiagonalValue, DenseValue, or TooLarge (with a warning).
         Non-finite numbers that no warning explains yet (an overflow while multiplying
-        Jacobians) get one. NotEvaluable when a variable has no value or a size is symbolic."""
+        Jacobians) get one. NotEvaluable when a variable has no value or a size is symbolic.
+        A Jacobian that is not diagonal and has more than `dense_limit` entries is decided
+        from its size alone, before any work: NotListed."""
         rows, cols = _size(j.rows), _size(j.cols)
+        if dense_limit is not None and not j.diagonal and rows * cols > dense_limit:
+            return NotListed(rows, cols)
         if max(rows, cols) > MAX_ENTRIES:
             # No value is this long (inputs.py reads at most as many numbers): the size was
             # declared, for a variable without a value, so there are no numbers to give.

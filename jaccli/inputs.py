@@ -34,6 +34,8 @@ def parse_shape(spec: str) -> tuple:
         return ()
     if not spec:
         raise ValueError("empty shape: use scalar, N, MxN or M,N")
+    if _foreign_digit(spec):
+        raise ValueError(f"{spec!r}: write sizes with the ASCII digits 0-9")
     product = re.fullmatch(r"(\d+)\s*[x×]\s*(\d+)", spec)
     parts = list(product.groups()) if product else spec.split(",")
     if len(parts) > 2:
@@ -43,6 +45,20 @@ def parse_shape(spec: str) -> tuple:
     except ValueError as e:
         raise ValueError(f"{spec!r} is not a shape ({e}); use scalar, N, MxN or M,N "
                          "(sizes are numbers, names such as n or batch, or 2*n, n+m)") from None
+
+
+def check_once(assignments, option: str) -> None:
+    """SPEC.md: giving `--at` or `--shape` twice for one name is a command-line error."""
+    seen = set()
+    for name, _ in assignments:
+        if name in seen:
+            raise ValueError(f"{option} {name}=... is given twice; give each name once")
+        seen.add(name)
+
+
+def _foreign_digit(text: str) -> bool:
+    """A digit that is not 0-9 (SPEC.md: numbers are written in ASCII digits)."""
+    return not text.isascii() and any(ch.isdigit() and not ch.isascii() for ch in text)
 
 
 def parse_wrt(items) -> list[list[str]]:
@@ -58,8 +74,13 @@ def parse_wrt(items) -> list[list[str]]:
 _INFINITY = re.compile(r"(?i)(?<![\w.])[+-]?inf(inity)?\b")   # inf, -Infinity: JSON's words
 _NAN = re.compile(r"(?i)\bnan\b")
 
-# The most numbers one value may hold (400 MB of float64), so a file cannot exhaust memory.
-MAX_VALUE_ENTRIES = 5 * 10 ** 7
+# The most numbers one value may hold (80 MB of float64), for every way of giving it: a
+# .npy header, a text or JSON file (counted while it is read), or inline numbers.
+MAX_VALUE_ENTRIES = 10 ** 7
+# A JSON value is parsed whole: its text may take at most this much (a number and a comma
+# take at least 2 bytes; the count is checked again before parsing).
+MAX_JSON_BYTES = 32 * MAX_VALUE_ENTRIES
+CHUNK = 1 << 20     # files are read a MB at a time, never a whole cap at once
 NPY_MAGIC = b"\x93NUMPY"
 
 
@@ -67,6 +88,8 @@ def _json_numbers(text: str, where: str):
     """JSON (plus nan, inf) as nested lists of numbers; ValueProblem for anything else."""
     def inf(m):
         return "-Infinity" if m.group(0).startswith("-") else "Infinity"
+    if text.count(",") >= MAX_VALUE_ENTRIES:     # too many numbers: refused before parsing
+        raise _too_many(where)
     text = _NAN.sub("NaN", _INFINITY.sub(inf, text))
     try:
         data = json.loads(text)
@@ -78,6 +101,11 @@ def _json_numbers(text: str, where: str):
                            "and matrices") from None
     _only_numbers(data, where)
     return data
+
+
+def _too_many(where: str) -> ValueProblem:
+    return ValueProblem(f"{where} holds more than {MAX_VALUE_ENTRIES} numbers; jac takes at "
+                        f"most {MAX_VALUE_ENTRIES} per value", hint="use smaller values")
 
 
 def _only_numbers(data, where: str) -> None:
@@ -105,6 +133,11 @@ def parse_value(text: str, name: str):
         raise ValueProblem(f"--at {name}= has no value", hint=f"e.g. --at {name}=1,2,3")
     if text.startswith("["):
         return as_array(_json_numbers(text, where), where)
+    if text.count(",") >= MAX_VALUE_ENTRIES:
+        raise _too_many(where)
+    if _foreign_digit(text):      # float() would read the Arabic-Indic ٣ as 3
+        raise ValueProblem(f"cannot read {where}: {text[:60]!r} (write numbers with the "
+                           "ASCII digits 0-9)")
     try:
         data = [float(p) for p in text.split(",")]
     except ValueError:
@@ -142,23 +175,39 @@ def read_value_file(path: str, name: str):
         if path.endswith(".npy"):
             return as_array(_read_npy(path, where), where)
         with open(path, "rb") as f:
-            raw = f.read(8 * MAX_VALUE_ENTRIES + 1)
-        if len(raw) > 8 * MAX_VALUE_ENTRIES:
-            raise ValueProblem(f"{where} is too large for a text or JSON value",
-                               hint="save large values with numpy.save as .npy")
-        if raw.startswith(NPY_MAGIC):
-            raise ValueProblem(f"{where} is a .npy file: name it FILE.npy")
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ValueProblem(f"{where} is not text, .npy or .json") from None
-        if "\x00" in text:
-            raise ValueProblem(f"{where} is not text, .npy or .json")
-        if path.endswith(".json"):
-            return as_array(_json_numbers(text, where), where)
-        return as_array(_text_numbers(text, where), where)
+            head = f.read(len(NPY_MAGIC))
+            if head.startswith(NPY_MAGIC):
+                raise ValueProblem(f"{where} is a .npy file: name it FILE.npy")
+            if path.endswith(".json"):
+                text = _decoded(head + _read_capped(f, MAX_JSON_BYTES - len(head), where), where)
+                return as_array(_json_numbers(text, where), where)
+            return as_array(_text_numbers(head, f, where), where)
     except OSError as e:
         raise ValueProblem(f"cannot read {where}: {e.strerror or e}") from None
+
+
+def _read_capped(f, limit: int, where: str) -> bytes:
+    """At most `limit` bytes, read a chunk at a time (nothing is allocated up front), with
+    NUL bytes refused as they arrive: `@/dev/zero` ends after the first chunk."""
+    chunks, size = [], 0
+    while True:
+        chunk = f.read(CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        if b"\x00" in chunk:
+            raise ValueProblem(f"{where} is not text, .npy or .json")
+        size += len(chunk)
+        if size > limit:
+            raise ValueProblem(f"{where} is too large for a JSON value (more than "
+                               f"{limit // 2 ** 20} MB)", hint="save large values with numpy.save as .npy")
+        chunks.append(chunk)
+
+
+def _decoded(raw: bytes, where: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueProblem(f"{where} is not text, .npy or .json") from None
 
 
 def _read_npy(path: str, where: str):
@@ -183,7 +232,7 @@ def _read_npy(path: str, where: str):
     if a.ndim > 2:
         raise ValueProblem(f"{where} has {a.ndim} dimensions; jac takes scalars, vectors and matrices")
     if a.size > MAX_VALUE_ENTRIES:
-        raise ValueProblem(f"{where} holds {a.size} numbers; jac takes at most {MAX_VALUE_ENTRIES}")
+        raise _too_many(where)
     return _npy_numbers(path, a, where)
 
 
@@ -208,16 +257,69 @@ def _short(text: str) -> str:
     return text if len(text) <= 100 else text[:97] + "..."
 
 
-def _text_numbers(text: str, where: str):
-    rows = []
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        try:
-            rows.append([float(p) for p in re.split(r"[,\s]+", line) if p])
-        except ValueError:
-            raise ValueProblem(f"{where}: {line[:40]!r} is not a row of numbers") from None
+# A number, a '#' (the rest of the line is a comment) or a line break, in a text file.
+_TEXT_TOKEN = re.compile(rb"[^\s,#]+|#|\n")
+_SEPARATOR = re.compile(rb"[\s,][^\s,]*\Z")      # the last separator in a chunk
+_LONGEST_NUMBER = 400                            # characters; longer is not a number
+
+
+def _text_numbers(head: bytes, f, where: str):
+    """Rows of numbers from a text file, read a chunk at a time and counted as they are
+    read: the file is refused as soon as it holds more than MAX_VALUE_ENTRIES numbers, so
+    neither its size nor a line's length decides how much memory jac takes."""
+    from array import array
+
+    rows, row = [], array("d")
+    state = {"count": 0, "line": 1, "comment": False}
+
+    def take(data: bytes) -> None:
+        nonlocal row
+        for m in _TEXT_TOKEN.finditer(data):
+            token = m.group()
+            if token == b"\n":
+                if row:
+                    rows.append(row)
+                    row = array("d")
+                state["comment"] = False
+                state["line"] += 1
+            elif state["comment"]:
+                continue
+            elif token == b"#":
+                state["comment"] = True
+            else:
+                try:
+                    row.append(float(token))
+                except ValueError:
+                    shown = token[:40].decode("utf-8", "replace")
+                    raise ValueProblem(f"{where}: line {state['line']} holds {shown!r}, which is "
+                                       "not a number (each row must be numbers only)") from None
+                state["count"] += 1
+                if state["count"] > MAX_VALUE_ENTRIES:
+                    raise _too_many(where)
+
+    carry = b""
+    chunk = head + f.read(CHUNK)
+    chunk = chunk.removeprefix(b"\xef\xbb\xbf")
+    while chunk:
+        if b"\x00" in chunk:
+            raise ValueProblem(f"{where} is not text, .npy or .json")
+        data = carry + chunk
+        last = _SEPARATOR.search(data)          # an unfinished number waits for the next chunk
+        cut = last.start() + 1 if last else 0
+        take(data[:cut])
+        carry = data[cut:]
+        if state["comment"]:
+            carry = b""                         # the rest of a word in a comment
+        elif b"#" in carry:
+            take(carry[:carry.index(b"#") + 1])
+            carry = b""
+        elif len(carry) > _LONGEST_NUMBER:
+            raise ValueProblem(f"{where}: line {state['line']} holds "
+                               f"{carry[:20].decode('utf-8', 'replace')!r}..., which is not a number")
+        chunk = f.read(CHUNK)
+    take(carry)
+    if row:
+        rows.append(row)
     if not rows:
         raise ValueProblem(f"{where} is empty")
     if len(rows) == 1:

@@ -5,12 +5,28 @@ path, the JSON one included, so it imports neither Rich nor NumPy.
 from __future__ import annotations
 
 import difflib
+import re
 
 from .errors import JacError
 
 TITLES = {"syntax": "syntax error", "shape": "shape error", "name": "unknown name",
           "value": "bad value", "unsupported": "not supported"}
 WIDTH = 100       # the echoed expression is cut to this many characters around the caret
+
+
+# What must never reach a terminal raw: C0 controls (ESC among them) but newline and tab,
+# DEL, and the C1 controls U+0080-U+009F (U+009B alone starts an escape sequence).
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def escape_controls(text: str) -> str:
+    """`text` with every control character written as a visible escape (`\x1b`)."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def shown(text: str) -> str:
+    """User input quoted for a message, every unprintable character escaped ('a\x1bb')."""
+    return repr(text)
 
 
 def nearest(name: str, candidates) -> str | None:

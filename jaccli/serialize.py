@@ -142,5 +142,12 @@ def error_dict(error: JacError, expression: str | None = None) -> dict:
     return doc
 
 
+# JSON leaves DEL, the C1 controls and the Unicode line separators raw in strings. Escaped,
+# no document can drive a terminal it is shown on (U+009B starts an escape sequence), and
+# line readers such as str.splitlines, which end a line at U+0085, U+2028 and U+2029, see
+# every document on its own line.
+_UNSAFE = {c: f"\\u{c:04x}" for c in [0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]}
+
+
 def dumps(doc: dict) -> str:
-    return json.dumps(doc, ensure_ascii=False, allow_nan=False)
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False).translate(_UNSAFE)

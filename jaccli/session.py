@@ -8,7 +8,12 @@ Every expression gets an answer: a result, or an error of one of SPEC.md's types
 too deep or too large for Python (RecursionError, MemoryError) is `unsupported`; so is,
 as a last resort, a bug in jac, reported on that line as an internal error so that a batch
 goes on with the next line. A reader that goes away (`jac - | head -1`) ends the run
-quietly; Ctrl-C ends it with status 130.
+quietly; Ctrl-C ends it with status 130. A failure to write stdout (a full disk) ends it
+with one line on stderr and status 1.
+
+`--save` goes through `archive.Archive`: one archive per run (batch mode: keys
+`<line>/<wrt>`), committed when the run ends normally and discarded otherwise, so the old
+file stays until a complete new one replaces it.
 """
 from __future__ import annotations
 
@@ -46,10 +51,13 @@ class Session:
         self.as_json, self.save = as_json, save
         self.at = at
         # A closed stream (`jac x >&-`) is None: write to nowhere rather than fail.
-        self.out = out or sys.stdout or open(os.devnull, "w")
+        self.out = _Output(out or sys.stdout or open(os.devnull, "w"))
         self.err = err or sys.stderr or open(os.devnull, "w")
         self._values = None
         self.failed = False
+        self.archive = None     # the open --save archive, while a run writes it
+        self._key = ""          # the archive key's prefix: "<line>/" in batch mode
+        self.in_batch = False   # expressions share the options: unused ones are not news
 
     # -- values are read once, for every expression --------------------------------------
     def values(self) -> dict:
@@ -62,37 +70,70 @@ class Session:
         from .api import compute
         return compute(expression, wrt=self.wrt, shapes=self.shapes,
                        values=self.values() if self.at else None, layout=self.layout,
-                       hessian=self.hessian, steps=self.steps, check=self.check)
+                       hessian=self.hessian, steps=self.steps, check=self.check,
+                       all_numbers=bool(self.save), shared=self.in_batch)
 
     # -- one expression, or one per line -----------------------------------------------------
     def one(self, expression: str) -> int:
-        status = self._run(lambda: self.answer(expression))
+        status = self._run(lambda: self.answer(expression), batch=False)
         return status or (1 if self.failed else 0)     # a failed --check is status 1
 
     def batch(self, lines) -> int:
         """One expression per line; blank and '#' lines skipped; a bad line is reported and
-        the rest go on; status 1 if any line failed."""
-        return self._run(lambda: self._batch(lines))
+        the rest go on; status 1 if any line failed. With --save, one archive for them all."""
+        return self._run(lambda: self._batch(lines), batch=True)
 
-    def _run(self, work) -> int:
+    def _run(self, work, *, batch: bool) -> int:
+        """`work` with the --save archive around it: committed when the run ends normally,
+        discarded (the old file kept) when it is interrupted, killed or fails to write."""
+        if self.save:
+            from .archive import Archive, check_target
+            try:
+                check_target(self.save)     # before any work: a device, a directory
+            except JacError as e:
+                self.report_error(e, None)
+                return 1
+            self.archive = Archive(self.save)
+        self.in_batch = batch
         try:
-            return work()
+            status = work()
+            if self.archive is not None and batch:
+                self.archive.commit()
+            self.out.flush()
+            return status
         except BrokenPipeError:
             quiet_broken_pipe()
             return 1 if self.failed else 0
+        except OutputFailed as e:
+            output_failed(e.error)
+            return 1
         except KeyboardInterrupt:
             self._say("\n")
             return INTERRUPTED
+        except _ArchiveFailed as e:
+            self.report_error(e.error, None)
+            return 1
+        except JacError as e:     # the batch's archive could not be completed
+            self.report_error(e, None)
+            return 1
+        finally:
+            if self.archive is not None:
+                self.archive.discard()
 
     def _batch(self, lines) -> int:
         shown = False          # a rendering is on stdout: the next one starts after a blank line
-        for raw in _text_lines(lines):
+        for number, (raw, too_long) in enumerate(_bounded_lines(lines), 1):
             line = raw.rstrip("\r\n")
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
+            self._key = f"{number}/"
             if not self.as_json and shown:
                 self.out.write("\n")
-            shown = self.answer(line) == 0
+            if too_long:
+                self.failed, shown = True, False
+                self.report_error(_too_long(), line[:80] + "…")
+            else:
+                shown = self.answer(line) == 0
             self.out.flush()
         return 1 if self.failed else 0
 
@@ -115,7 +156,7 @@ class Session:
         except MemoryError:
             error = Unsupported("the expression needs more memory than this machine has",
                                 hint="use smaller sizes, or name fewer variables with --wrt")
-        except BrokenPipeError:   # the reader has gone: the run ends (see _run)
+        except (BrokenPipeError, OutputFailed, _ArchiveFailed):   # the run ends (see _run)
             raise
         except Exception as e:  # a bug in jac: answer this line anyway, and say so
             error = Unsupported(f"jac could not handle this expression ({INTERNAL}: "
@@ -133,6 +174,11 @@ class Session:
         from .report import format_warning
         if self.save:
             self.write_archive(result)
+            if not self.in_batch:     # one expression: saved before its answer is shown
+                try:
+                    self.archive.commit()
+                except JacError as e:
+                    raise _ArchiveFailed(e) from None
         if self.as_json:
             from .serialize import to_dict
             doc = to_dict(result)
@@ -150,8 +196,15 @@ class Session:
             from .latex import fragment
             self.out.write(fragment(result) + "\n")
         else:
+            from .evaluate import NotListed
             from .render import render_result
             render_result(result, self.out)
+            for jr in result.jacobians:
+                if isinstance(jr.value, NotListed):
+                    rows, cols = jr.value.shape
+                    result.warnings.append(f"the {rows}x{cols} Jacobian with respect to {jr.wrt} "
+                                           "has too many entries to show: its numbers were not "
+                                           "computed (write them with --save FILE.npz)")
         for w in result.warnings:
             self._say(format_warning(w) + "\n")
         if self.check:
@@ -180,18 +233,23 @@ class Session:
             except (UnicodeEncodeError, LookupError):
                 import json
                 text = json.dumps(doc, ensure_ascii=True, allow_nan=False)
-            # JSON may leave these unescaped, but line readers such as str.splitlines
-            # end a line at them: escaped, every document stays on its own line.
-            text = text.translate(_LINE_BREAKS)
         self.out.write(text + "\n")
 
     def _say(self, text: str) -> None:
-        self.err.write(text)
-        self.err.flush()
+        """A message on stderr, control characters escaped (user input is quoted in
+        messages: it must not drive the terminal). A stderr that fails is ignored."""
+        from .report import escape_controls
+        try:
+            self.err.write(escape_controls(text))
+            self.err.flush()
+        except BrokenPipeError:
+            raise
+        except OSError:
+            pass
 
     def write_archive(self, result) -> None:
-        import numpy as np
-
+        """This result's Jacobians into the --save archive: the diagonal vector of a
+        diagonal Jacobian, else the dense matrix."""
         from .evaluate import TooLarge
         arrays = {}
         for jr in result.jacobians:
@@ -204,26 +262,91 @@ class Session:
                 continue
             d = getattr(jr.value, "d", None)
             arrays[jr.wrt] = d if (jr.jacobian.diagonal and d is not None) else jr.value.dense()
+        for wrt, array in arrays.items():
+            try:
+                self.archive.add(self._key + wrt, array)
+            except JacError as e:     # a full disk: no later line can be saved either
+                raise _ArchiveFailed(e) from None
+
+
+class OutputFailed(Exception):
+    """Writing the answer failed (a full disk): the run ends with one line and status 1."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Output:
+    """stdout, with a failed write (other than a closed pipe) raised as OutputFailed, so
+    that it ends the run instead of being taken for a bug in the expression's answer."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
         try:
-            np.savez(self.save, **arrays)
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
         except OSError as e:
-            raise JacError(f"cannot write {self.save}: {e.strerror or e}") from None
+            raise OutputFailed(e) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise OutputFailed(e) from None
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
-_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+class _ArchiveFailed(Exception):
+    """The --save archive could not be written: the run ends, the old archive stays."""
+
+    def __init__(self, error: JacError):
+        super().__init__(error.message)
+        self.error = error
 
 
-def _text_lines(lines):
-    """Lines as text. A binary stream underneath is decoded line by line, so bytes that are
-    not UTF-8 become U+FFFD in that line (a syntax error there) instead of ending the run."""
+def _bounded_lines(lines):
+    """(text, too_long) for each line. A line is read at most MAX_EXPRESSION_CHARS (in
+    bytes, four per character) at a time: a longer one is yielded as its beginning with
+    too_long set, and the rest of it is skipped unread, so no line decides how much memory
+    jac takes (`jac - < /dev/zero` answers once and stays small). A binary stream is
+    decoded line by line: bytes that are not UTF-8 become U+FFFD in that line (a syntax
+    error there) instead of ending the run."""
+    from .api import MAX_EXPRESSION_CHARS
     if lines is None:       # stdin closed (`jac - <&-`): no lines
         return
-    raw = getattr(lines, "buffer", None)
-    if raw is None:
-        yield from lines
+    source = getattr(lines, "buffer", None)
+    binary = source is not None
+    source = source if binary else lines
+    if not hasattr(source, "readline"):     # lines already in memory (a list, an iterator)
+        for line in source:
+            yield line, len(line.rstrip("\r\n")) > MAX_EXPRESSION_CHARS
         return
-    for line in raw:
-        yield line.decode("utf-8", "replace")
+    limit = (4 if binary else 1) * MAX_EXPRESSION_CHARS + 2
+    newline = b"\n" if binary else "\n"
+    while True:
+        line = source.readline(limit)
+        if not line:
+            return
+        too_long = len(line) == limit and not line.endswith(newline)
+        yield (line.decode("utf-8", "replace") if binary else line), too_long
+        while too_long:
+            rest = source.readline(limit)
+            too_long = bool(rest) and not rest.endswith(newline)
+
+
+def _too_long() -> Unsupported:
+    from .api import MAX_EXPRESSION_CHARS
+    return Unsupported(f"the line is longer than {MAX_EXPRESSION_CHARS} characters, more than "
+                       "jac reads as one expression; the rest of it was skipped",
+                       hint="split it into smaller expressions")
 
 
 def _without_surrogates(text: str) -> str:
@@ -234,16 +357,32 @@ def _without_surrogates(text: str) -> str:
     return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
 
 
-def quiet_broken_pipe() -> None:
-    """The reader has gone (`jac ... | head -1`): point stdout and stderr at /dev/null so
-    nothing, not even the final flush at exit, complains."""
+def output_failed(error: OSError) -> None:
+    """stdout cannot be written (`jac x >/dev/full`): say so on stderr in one line, and
+    point stdout at /dev/null so that the flush at exit does not fail a second time."""
+    reason = error.strerror or str(error)
+    try:
+        sys.stderr.write(f"jac: cannot write the output: {reason}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+    _stdout_to_devnull((sys.stdout,))
+
+
+def _stdout_to_devnull(streams) -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
     except OSError:
         return
-    for stream in (sys.stdout, sys.stderr):
+    for stream in streams:
         try:
             os.dup2(devnull, stream.fileno())
         except (OSError, ValueError, AttributeError):
-            pass   # not a file descriptor (a test's stream): nothing will flush to a pipe
+            pass   # not a file descriptor (a test's stream): nothing will flush to it
     os.close(devnull)
+
+
+def quiet_broken_pipe() -> None:
+    """The reader has gone (`jac ... | head -1`): point stdout and stderr at /dev/null so
+    nothing, not even the final flush at exit, complains."""
+    _stdout_to_devnull((sys.stdout, sys.stderr))

@@ -213,6 +213,8 @@ def _explain_character(ch: str) -> str | None:
         return "write one expression; vectors are [a, b, c]"
     if ch == "=":
         return "give values with --at NAME=VALUE, not inside the expression"
+    if ch.isdigit():
+        return "write numbers with the ASCII digits 0-9"
     return None
 
 

@@ -91,6 +91,35 @@ def check_honest(doc: dict) -> None:
         assert doc.get("warnings"), doc
 
 
+def python_calls(work) -> int:
+    """Python function calls (and calls into C) made by `work()`: a measure of work that
+    does not depend on the machine's speed or load, so tests never assert on time."""
+    count = 0
+
+    def profile(frame, event, arg):
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+
+    sys.setprofile(profile)
+    try:
+        work()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+def peak_bytes(work) -> int:
+    """The most memory `work()` held at once, as tracemalloc sees it (NumPy included)."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def jac_program() -> list[str]:
     """The installed `jac` console script (or `python -m jaccli` when it is not on PATH)."""
     found = shutil.which("jac")

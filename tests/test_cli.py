@@ -432,7 +432,7 @@ def test_installed_jac_batch_and_save(tmp_path):
     assert p.returncode == 0, p.stderr
     assert len(p.stdout.splitlines()) == 2
     with np.load(tmp_path / "out.npz") as archive:
-        assert archive.files == ["x"]
+        assert archive.files == ["1/x", "2/x"]     # SPEC.md: <line>/<wrt>
 
 
 @pytest.mark.parametrize("args", [["(((x"], ["x", "--at", "x=[1,"], ["x", "--shape", "x=0"],

@@ -78,8 +78,13 @@ def test_misspelt_value_name_is_a_warning_with_a_suggestion():
     assert any("did you mean 'alpha'?" in w for w in doc["warnings"])
 
 
-def test_unrelated_extra_value_is_silent():
-    r = jac("sin(x)", "--at", "x=1,2", "--at", "y=3,4")     # batch files share their --at
+def test_unrelated_extra_value_is_a_warning_for_one_expression():
+    r = jac("sin(x)", "--at", "x=1,2", "--at", "y=3,4")
+    assert r.exit_code == 0 and "y has a value (--at) but does not appear" in r.stderr
+
+
+def test_unrelated_extra_value_is_silent_in_a_batch():
+    r = jac("-", "--at", "x=1,2", "--at", "y=3,4", input="sin(x)\nx*y\n")   # lines share --at
     assert r.exit_code == 0 and "warning" not in r.stderr
 
 

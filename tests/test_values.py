@@ -5,14 +5,13 @@ that never becomes a matrix, and declared sizes up to 10^18 that never allocate.
 from __future__ import annotations
 
 import json
-import time
 import tracemalloc
 import warnings
 
 import numpy as np
 import pytest
 
-from runjac import NON_FINITE, check_answer, numbers_of, one, run_jac
+from runjac import NON_FINITE, check_answer, numbers_of, one, peak_bytes, python_calls, run_jac
 
 NO_NUMPY_WARNINGS = pytest.mark.filterwarnings("error::RuntimeWarning")
 
@@ -97,7 +96,7 @@ def _softmax(z):
     ("-sum(y * log(softmax(x)))", None),
 ])
 def test_stable_functions_stay_finite_at_large_inputs(expression, expected):
-    at = [BIG, "y=0,0,0,0,1"]
+    at = [BIG] + (["y=0,0,0,0,1"] if "y" in expression else [])   # an unused value warns
     status, doc, err = one(expression, at=at, wrt=["x"])
     assert status == 0 and "warnings" not in doc, doc.get("warnings")
     value = np.array(doc["jacobians"][0]["value"], dtype=float)
@@ -219,9 +218,10 @@ def _make(path):
 def test_malformed_file_is_a_value_error_naming_it(tmp_path, name):
     path = tmp_path / name
     _make(path)
-    start = time.perf_counter()
-    status, doc, err = one("sum(x)", at=[f"x=@{path}"])
-    assert time.perf_counter() - start < 10
+    answers = []
+    peak = peak_bytes(lambda: answers.append(one("sum(x)", at=[f"x=@{path}"])))
+    status, doc, err = answers[0]
+    assert peak < 50 * 2 ** 20, f"peak {peak / 2 ** 20:.0f} MB"   # nothing it promises is read
     assert status == 1 and doc["error"]["type"] == "value", doc
     assert name in doc["error"]["message"]
     assert err.startswith("jac: bad value") and "Traceback" not in err
@@ -275,20 +275,16 @@ def big_files(tmp_path_factory):
 def test_million_element_diagonal_is_never_a_matrix(big_files, tmp_path):
     folder, x, y = big_files
     save = tmp_path / "out.npz"
-    tracemalloc.start()
-    start = time.perf_counter()
-    status, doc, err = one("x*y", at=[f"x=@{folder / 'big.npy'}", f"y=@{folder / 'big2.npy'}"],
-                           save=str(save))
-    elapsed = time.perf_counter() - start
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
+    answers = []
+    peak = peak_bytes(lambda: answers.append(
+        one("x*y", at=[f"x=@{folder / 'big.npy'}", f"y=@{folder / 'big2.npy'}"], save=str(save))))
+    status, doc, err = answers[0]
     assert status == 0, doc
     for j, other in zip(doc["jacobians"], (y, x)):
         assert j["shape"] == [N, N] and j["diagonal"] is True
         assert j["value"] is None and "--save" in j["note"]
         assert "diag" not in j                      # more than 10^5 entries
     assert peak < 200 * 2 ** 20, f"peak {peak / 2 ** 20:.0f} MB"   # a dense matrix is 8 TB
-    assert elapsed < 20, f"{elapsed:.1f} s"
     with np.load(save) as archive:
         np.testing.assert_array_equal(archive["x"], y)
         np.testing.assert_array_equal(archive["y"], x)
@@ -305,20 +301,19 @@ def test_million_element_diagonal_stays_a_vector_in_the_api(big_files):
 
 
 def test_work_on_a_diagonal_is_linear_in_its_length():
-    """10x the entries, at most 30x the time (best of 3; fixed costs shrink the ratio)."""
+    """10x the entries: the same Python calls (NumPy does the per-entry work) and at most
+    12x the memory (a dense Jacobian would take 100x)."""
     from jaccli.api import compute
 
-    def best(n):
+    def work(n):
         values = {"x": np.linspace(0.1, 1, n), "y": np.linspace(1, 2, n)}
-        times = []
-        for _ in range(3):
-            start = time.perf_counter()
-            compute("x*y + exp(x)", values=values)
-            times.append(time.perf_counter() - start)
-        return min(times)
+        return lambda: compute("x*y + exp(x)", values=values)
 
-    small, large = best(10 ** 5), best(10 ** 6)
-    assert large / small <= 30, f"10^5: {small:.3f} s, 10^6: {large:.3f} s"
+    compute("x")   # the parser is built once, outside the counts
+    calls = python_calls(work(10 ** 5)), python_calls(work(10 ** 6))
+    assert calls[1] <= 1.1 * calls[0], calls
+    peaks = peak_bytes(work(10 ** 5)), peak_bytes(work(10 ** 6))
+    assert peaks[1] <= 12 * peaks[0], peaks
 
 
 def test_too_large_dense_jacobian_is_skipped_with_a_warning(monkeypatch, tmp_path):
@@ -349,9 +344,12 @@ E18 = 10 ** 18
     ("x * z", {"x": f"{E18}", "z": "scalar"}),
 ])
 def test_sizes_up_to_10_to_the_18_stay_symbolic(expression, shapes):
-    start = time.perf_counter()
-    status, doc, _ = one(expression, shapes=shapes)
-    assert time.perf_counter() - start < 2
+    small = {name: spec.replace(str(E18), "7") for name, spec in shapes.items()}
+    one(expression, shapes=small)     # imports and caches warmed, outside the counts
+    answers = []
+    calls = python_calls(lambda: answers.append(one(expression, shapes=shapes)))
+    status, doc, _ = answers[0]
+    assert calls <= 1.2 * python_calls(lambda: one(expression, shapes=small))   # no work per entry
     assert status == 0 and check_answer(doc) == "ok"
     assert E18 in doc["variables"]["x"]["shape"]
     assert not any("value" in j for j in doc["jacobians"])
