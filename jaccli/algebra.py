@@ -171,10 +171,7 @@ class Algebra:
         for t, c in p.items():
             ft = self.factors_of(t)
             for u, d in q.items():
-                merged = dict(ft)
-                for b, x in self.factors_of(u).items():
-                    merged[b] = merged.get(b, 0) + x
-                key = self.plain(merged)
+                key = self.plain(times(ft, self.factors_of(u)))
                 out[key] = out.get(key, 0) + c * d
         return {t: c for t, c in out.items() if c}
 
@@ -265,10 +262,7 @@ class Algebra:
         for t, c in p.items():
             scalars, core = self.split(t)
             for u, d in core_map(core).items():
-                merged = dict(scalars)
-                for b, x in self.factors_of(u).items():
-                    merged[b] = merged.get(b, 0) + x
-                key = self.plain(merged)
+                key = self.plain(times(scalars, self.factors_of(u)))
                 out[key] = out.get(key, 0) + c * d
         return {t: c for t, c in out.items() if c}
 
@@ -282,10 +276,7 @@ class Algebra:
             s_t, core_t = self.split(t)
             part = self.linear(p, a.shape, lambda m: core_map(m, core_t))
             for u, d in part.items():
-                merged = dict(self.factors_of(u))
-                for f, x in s_t.items():
-                    merged[f] = merged.get(f, 0) + x
-                key = self.plain(merged)
+                key = self.plain(times(self.factors_of(u), s_t))
                 out[key] = out.get(key, 0) + c * d
         return {t: c for t, c in out.items() if c}
 
@@ -314,10 +305,7 @@ class Algebra:
             return self.summed_core(u)
         fu, fv = self.factors_of(u), self.factors_of(v)
         if any(b in fv and fv[b] + x == 0 for b, x in fu.items()):   # (y/s)ᵀs = sum(y)
-            merged = dict(fu)
-            for b, x in fv.items():
-                merged[b] = merged.get(b, 0) + x
-            return self.linear(self.fit_poly({self.term(merged): Fraction(1)}, u.shape), u.shape,
+            return self.linear(self.fit_poly({self.term(times(fu, fv)): Fraction(1)}, u.shape), u.shape,
                                self.summed_core)
         first, second = sorted((u, v), key=self.key)
         return self.atom(typed("dot", (first, second)))
@@ -501,11 +489,9 @@ class Algebra:
             if t not in found:
                 out[t] = c
                 continue
-            f = dict(self.factors_of(t))
             b = found[t]
-            del f[b]
-            for g, x in self.factors_of(b.args[0]).items():
-                f[g] = f.get(g, 0) + x
+            f = times({g: x for g, x in self.factors_of(t).items() if g != b},
+                      self.factors_of(b.args[0]))
             _accumulate(inner, {self.plain(f): c})
         if inner:
             total = self.build(inner, shapes[0])
@@ -718,6 +704,14 @@ def _merge_vec(factors: dict) -> dict:
         inner = f if inner is None else typed("mul", (inner, f))
     out = {b: x for b, x in factors.items() if b.op != "vec"}
     out[typed("vec", (inner,))] = Fraction(1)
+    return out
+
+
+def times(a: dict, b: dict) -> dict:
+    """The factors of a product: {base: exponent} with the exponents of shared bases added."""
+    out = dict(a)
+    for base, x in b.items():
+        out[base] = out.get(base, 0) + x
     return out
 
 
