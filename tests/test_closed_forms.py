@@ -41,6 +41,7 @@ EXAMPLES = int(os.environ.get("JAC_CLOSED_FORM_EXAMPLES", "0"))
 def examples(n: int):
     """A fixed sample in CI (a failure reproduces); a long run explores at random."""
     return settings(max_examples=EXAMPLES or n, deadline=None, database=None, derandomize=not EXAMPLES,
+                    report_multiple_bugs=False,      # one minimal failure, not one per kind
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
