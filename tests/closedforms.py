@@ -46,33 +46,29 @@ def run(text: str, *, wrt=None, shapes=None, values=None, layout: str = "numerat
     return doc, out.getvalue()
 
 
-def terminal_forms(screen: str) -> dict[str, list[str]]:
-    """wrt -> the forms printed as `∂f/∂w = form` (`∂f/∂vec(W)`, `∂f/∂(x, y)`, and a gradient
-    `∂f/∂W` shaped like W, may all appear)."""
-    forms: dict[str, list[str]] = {}
+def terminal_forms(screen: str) -> dict[str, list[tuple[str, dict]]]:
+    """wrt -> [(form, where)] for each `∂f/∂w = form` line (`∂f/∂vec(W)`, `∂f/∂(x, y)`, and
+    a gradient `∂f/∂W` shaped like W may all appear), with the names its own `where u₁ = …,
+    u₂ = …` lines (and their indented continuations) define."""
+    forms: dict[str, list[tuple[str, dict]]] = {}
+    where: dict | None = None
+    inside = False
     for line in screen.splitlines():
         m = re.match(r"^(?:∂f/∂|∇_?)(\S+?|\(.+?\))(?: f)? = (.+)$", line)
         if m:
             label = re.sub(r"vec\((\w+)\)", r"\1", m.group(1)).replace(" ", "")
             if label.startswith("(") and label.endswith(")"):
                 label = label[1:-1]
-            forms.setdefault(label, []).append(m.group(2))
-    return forms
-
-
-def terminal_where(screen: str) -> dict[str, str]:
-    """Names the terminal defines once: `where u₁ = …, u₂ = …` (continued on indented lines)."""
-    defined: dict[str, str] = {}
-    inside = False
-    for line in screen.splitlines():
-        inside = line.strip().startswith("where ") or (inside and line.startswith("   "))
-        if not inside:
+            where = {}
+            forms.setdefault(label, []).append((m.group(2), where))
             continue
-        for part in _top_level_split(line.strip().removeprefix("where ")):
-            m = re.match(r"^([^\W\d]\w*)\s*=\s*(.+)$", part)
-            if m:
-                defined[m.group(1)] = m.group(2)
-    return defined
+        inside = line.strip().startswith("where ") or (inside and line.startswith("   "))
+        if inside and where is not None:
+            for part in _top_level_split(line.strip().removeprefix("where ")):
+                d = re.match(r"^([^\W\d]\w*)\s*=\s*(.+)$", part)
+                if d:
+                    where[d.group(1)] = d.group(2)
+    return forms
 
 
 def _top_level_split(text: str) -> list[str]:
@@ -161,12 +157,12 @@ def check_forms(doc: dict, entry: dict, want: np.ndarray, values: dict, what: st
     close(got, want, f"{what}: latex {lat!r}")
 
 
-def check_terminal(forms: list[str], targets: list[np.ndarray], values: dict, where: dict,
+def check_terminal(forms: list[tuple[str, dict]], targets: list[np.ndarray], values: dict,
                    what: str) -> None:
-    """Each printed form reads (papers' notation) as one of the targets: the Jacobian, or
-    the gradient shaped like the matrix."""
+    """Each printed form reads (papers' notation, with its `where` names) as one of the
+    targets: the Jacobian, or the gradient shaped like the matrix."""
     assert forms, f"{what}: no ∂f/∂… line in the terminal output"
-    for form in forms:
+    for form, where in forms:
         if all(t.shape == (1, 1) for t in targets):
             form = SCALAR_VALUE.sub("", form)
         errors = []
@@ -214,6 +210,5 @@ def check_document(text: str, values: dict, wrt, layout: str, shapes=None) -> di
                 check_forms(doc, {**grad, **grad["named"]}, g, values, f"{label} gradient (named)",
                             through_jac=False)
             targets.append(g)
-        check_terminal(printed.get(entry["wrt"], []), targets, values,
-                       terminal_where(screen), label)
+        check_terminal(printed.get(entry["wrt"], []), targets, values, label)
     return doc

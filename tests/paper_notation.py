@@ -778,7 +778,10 @@ def sized(v, shape) -> np.ndarray:
     (1×1 zero) stands for the zero matrix of any size."""
     rows, cols = shape
     if isinstance(v, Lazy):
-        return _concrete(v.sized(rows, cols))
+        try:
+            return _concrete(v.sized(rows, cols))
+        except NeedsSize as e:          # [𝟏ᵀ/9; 0] beside [0; 𝟏ᵀ/3]: which 𝟏 is how long?
+            raise NotationError(f"cannot tell the sizes of its blocks: {e}") from None
     if v.shape == (1, 1) and (rows, cols) != (1, 1) and v[0, 0] == 0:
         return np.zeros((rows, cols))
     if v.shape != (rows, cols):
