@@ -258,6 +258,15 @@ def test_repeats_are_named_and_the_print_stays_linear():
     assert 0 < sizes[40][1] < 2.5 * sizes[20][1], sizes
 
 
+def test_vector_f_wrt_a_matrix_labels_its_columns():
+    """Columns of ∂f/∂vec(W) are W's entries in row-major order; the terminal says which."""
+    values = _random(12, W=(2, 3), x=(3,))
+    _, screen = run("W @ x", wrt=["W"], values=values)
+    header = next(line for line in screen.splitlines() if "W₁₁" in line)
+    labels = header.split()
+    assert labels == ["W₁₁", "W₁₂", "W₁₃", "W₂₁", "W₂₂", "W₂₃"], header
+
+
 @pytest.mark.parametrize("shapes", [{"X": "N,d"}, {"x": "batch"}, {"X": "N,d_model"}])
 def test_named_sizes_in_every_output(shapes):
     text = "sum(X @ w)" if "X" in shapes else "sum(x)"
