@@ -324,6 +324,23 @@ def test_readers_read_the_papers(notation, text, want):
     close(paper_value(text, notation, _ENV, want.shape), want, text)
 
 
+DROPPABLE = [(n, t, w) for n, t, w in READINGS if ("ᵀ" in t or r"^\top" in t)]
+
+
+@pytest.mark.parametrize("notation, text, want", DROPPABLE, ids=[r[1] for r in DROPPABLE])
+def test_readers_notice_a_dropped_transpose(notation, text, want):
+    """Each transpose in a known form matters: without it the form is refused or wrong."""
+    mark = "ᵀ" if notation == "unicode" else r"^\top"
+    for k in range(text.count(mark)):
+        at = [i for i in range(len(text)) if text.startswith(mark, i)][k]
+        dropped = text[:at] + text[at + len(mark):]
+        try:
+            got = paper_value(dropped, notation, _ENV, want.shape)
+        except NotationError:
+            continue
+        assert not np.allclose(got, want), f"{dropped!r} reads like {text!r}"
+
+
 @pytest.mark.parametrize("notation, text, shape", [
     ("unicode", "y Aᵀ", (3, 1)),                 # a column written as a row
     ("latex", r"\mathbf{y}^\top A^\top", (3, 1)),
