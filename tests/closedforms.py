@@ -9,6 +9,8 @@ with no colour and a width no form reaches, so nothing wraps). Then:
   semantics, have the Jacobian's shape and numbers;
 - the `gradient` entry (scalar f, one matrix --wrt) is `value` in W's shape, and its forms
   read back to it;
+- a form with its repeats named (JSON `named` with `where`, the terminal's `where u₁ = …`)
+  reads the same once the names are bound in order;
 - `output.value` is the oracle's value of f; and no number in a closed form has the
   many digits of a value that leaked in (`0.6666666666666666`).
 """

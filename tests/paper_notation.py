@@ -601,9 +601,7 @@ def _kron(a, b):
 
 def _scale_or_dot(a, b):
     """`·`: a scalar times something, or the dot product of two vectors of one length."""
-    if _is_scalar(a) or _is_scalar(b) or isinstance(a, Lazy) or isinstance(b, Lazy):
-        return _matmul(a, b) if (_is_scalar(a) or _is_scalar(b)) else _dot(a, b)
-    return _dot(a, b)
+    return _matmul(a, b) if _is_scalar(a) or _is_scalar(b) else _dot(a, b)
 
 
 def _dot(a, b):
