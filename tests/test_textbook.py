@@ -28,6 +28,20 @@ from textbook_table import WITHIN, concrete, jac_part, load, norm_latex, ratio, 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = load()
 
+# Rows jac does not meet yet (issue 7 is in progress): (test, row id) -> what is missing.
+# Not strict: a row that starts passing shows as XPASS, and should then leave this table.
+PENDING: dict[tuple[str, str], str] = {}
+
+
+def rows(test: str) -> list:
+    """The table's rows for one test, the pending ones marked."""
+    out = []
+    for r in ROWS:
+        why = PENDING.get((test, row_id(r)))
+        marks = [pytest.mark.xfail(strict=False, reason=why)] if why else []
+        out.append(pytest.param(r, id=row_id(r), marks=marks))
+    return out
+
 
 def _symbolic_run(row: dict) -> dict:
     doc = jac_json(row["expr"], wrt=[row["wrt"]], shapes=shapes_of(row), layout=row["layout"])
@@ -60,7 +74,7 @@ def test_book_form_is_right(row):
     close(got, want, f"book form {row['book']!r} against finite differences")
 
 
-@pytest.mark.parametrize("row", ROWS, ids=row_id)
+@pytest.mark.parametrize("row", rows("agrees"))
 def test_jac_agrees_with_the_book(row):
     doc0 = _symbolic_run(row)
     sizes, values = concrete(doc0["variables"])
@@ -75,7 +89,7 @@ def test_jac_agrees_with_the_book(row):
           f"jac's form with symbolic sizes {symbolic!r} (sizes {sizes})")
 
 
-@pytest.mark.parametrize("row", ROWS, ids=row_id)
+@pytest.mark.parametrize("row", rows("short"))
 def test_jac_is_as_short_as_the_book(row):
     part = jac_part(_symbolic_run(row), row)
     assert part is not None and part.get("symbolic"), "no closed form"
