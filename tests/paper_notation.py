@@ -478,7 +478,10 @@ class Lazy:
                 raise NotationError(f"size {want} where {have} is fixed")
         r = rows if rows is not None else self.rows
         c = cols if cols is not None else self.cols
+        given = (r, c)
         r, c = self.complete(r, c)
+        if any(g is not None and g != k for g, k in zip(given, (r, c))):
+            raise NotationError(f"cannot be {given[0]}×{given[1]} (I is square, 𝟏 one column)")
         if r is None or c is None:
             return Lazy(r, c, self.make, self.complete)
         out = np.asarray(self.make(r, c), dtype=float)
@@ -814,7 +817,8 @@ def paper_value(text: str, notation: str, env: dict, shape, where: dict | None =
             raise NotationError(f"read with {convention}: {e}") from None
     first = readings[0]
     for convention, other in zip(CONVENTIONS[1:], readings[1:]):
-        if not np.allclose(first, other, rtol=1e-9, atol=1e-12, equal_nan=True):
+        if first.shape != other.shape or not np.allclose(first, other, rtol=1e-9, atol=1e-12,
+                                                         equal_nan=True):
             raise NotationError(f"{text!r} reads two ways ({FLAT}; {convention}): "
                                 f"{first.tolist()} or {other.tolist()}")
     return first
