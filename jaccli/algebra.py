@@ -155,6 +155,12 @@ class Algebra:
         args = tuple(self.simplify_inner(a) for a in e.args)
         if op in _ELEMENTWISE and args[0].op == "vec":          # f(vec(A)) = vec(f(A))
             return self.atom(typed("vec", (typed(op, (args[0].args[0],)),)))
+        if op in _ELEMENTWISE and e.args[0].shape:              # f(s·𝟏) = f(s)·𝟏
+            p = self.fitted(e.args[0])
+            if len(p) == 1 and self.split(next(iter(p)))[1].op == "ones":
+                (t, c), = p.items()
+                scalar = self.build({self.term(self.split(t)[0]): c}, ())
+                return self.atom(typed(op, (scalar,)))
         return self.atom(typed(op, args, e.value))
 
     def simplify_inner(self, e: Expr) -> Expr:

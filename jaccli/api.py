@@ -143,7 +143,7 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
         from .hessian import hessians
         result.hessians = [JacobianResult(w, h)
                            for w, h in hessians(result, derivation, hessian, algebra)]
-    if values:
+    if values or not names_in_expression:         # a constant has numbers of its own
         _evaluate(result, None if all_numbers else MAX_LISTED)
     if check:
         from .check import check_result

@@ -42,7 +42,7 @@ class Derivation:
 
     def vector_entries(self) -> int:
         """How many entries the vector literals hold (their Jacobians visit every entry)."""
-        return sum(len(node.args) for node in self.paths if node.op == "vector")
+        return sum(len(node.args) for node in self.paths if node.op in ("vector", "matrix"))
 
     def jacobian(self, name: str, shape: tuple) -> J.Jacobian:
         """∂tree/∂name (a variable of the given shape; matrices through row-major vec)."""
@@ -59,7 +59,7 @@ class Derivation:
                 out = J.Zero(rules.size(node.shape), n)
             elif node.op == "var":
                 out = J.Identity(n)
-            elif node.op == "vector":
+            elif node.op in ("vector", "matrix"):      # entries in row-major order
                 out = J.vstack(d(a) for a in node.args)
             else:
                 out = J.jsum(*(J.jmul(rules.local(node, i), d(node.args[i])) for i in through))

@@ -82,6 +82,8 @@ EXPRESSIONS = {
     "transpose": _transpose,
     "vec": lambda p, e, a: f"np.reshape({a}, -1)",
     "vector": lambda p, e, *a: "np.array([" + ", ".join(f"float({x})" for x in a) + "])",
+    "matrix": lambda p, e, *a: "np.reshape(np.array([" + ", ".join(f"float({x})" for x in a) +
+                               f"]), {tuple(e.value)})",
     "sin": lambda p, e, a: f"np.sin({a})",
     "cos": lambda p, e, a: f"np.cos({a})",
     "tan": lambda p, e, a: f"np.tan({a})",
@@ -105,6 +107,8 @@ EXPRESSIONS = {
     "eye": lambda p, e, *a: f"np.eye({p.size(e.shape[0])})",
     "diag": lambda p, e, a: f"np.diag({a})",
     "kron": lambda p, e, a, b: f"_kron({a}, {b})",
+    "hstack": lambda p, e, *a: f"_blocks(np.hstack, {', '.join(a)})",
+    "vstack": lambda p, e, *a: f"_blocks(np.vstack, {', '.join(a)})",
     "commutation": lambda p, e, *a: (f"_commutation(int({a[0]}), int({a[1]}))" if a else
                                      f"_commutation({p.size(e.value[0])}, {p.size(e.value[1])})"),
 }
@@ -130,6 +134,11 @@ def _softmax(x):
 def _full(v, n):
     """v (a scalar, or n numbers in any shape) as a vector of length n."""
     return np.broadcast_to(np.reshape(np.asarray(v, dtype=float), -1), (n,))
+
+
+def _blocks(stack, *blocks):
+    """Blocks side by side or one above another, a vector taken as a column."""
+    return stack([np.reshape(b, (-1, 1)) if np.ndim(b) == 1 else np.atleast_2d(b) for b in blocks])
 
 
 def _kron(a, b):

@@ -237,6 +237,10 @@ class Evaluator:
             a, b = (x.reshape(-1, 1) if x.ndim == 1 else np.atleast_2d(x) for x in (a, b))
             _budget(a.size, b.size)
             out = np.kron(a, b)
+        elif op in ("hstack", "vstack"):
+            blocks = [np.asarray(a, dtype=float) for a in args]
+            blocks = [b.reshape(-1, 1) if b.ndim == 1 else np.atleast_2d(b) for b in blocks]
+            out = np.hstack(blocks) if op == "hstack" else np.vstack(blocks)
         elif op == "commutation":
             out = commutation_matrix(_size(e.value[0]), _size(e.value[1]))
         elif op == "transpose":
@@ -247,8 +251,10 @@ class Evaluator:
                 out = a[0]
             else:
                 out = a.T
-        elif op == "vector":
+        elif op in ("vector", "matrix"):
             out = np.array([float(np.reshape(a, -1)[0]) for a in args])
+            if op == "matrix":
+                out = out.reshape(e.value)
         else:
             raise AssertionError(op)
         self._warn_if_new_nonfinite(e, out, args)

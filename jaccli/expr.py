@@ -26,12 +26,15 @@ REDUCTIONS = ("sum", "mean", "norm", "logsumexp")
 VECTOR_FUNCTIONS = ("softmax",)
 # The helpers closed forms are printed with, so that every printed form reads back in.
 # diag, vec and kron take expressions; the sized ones take sizes (how many arguments).
-FORM_FUNCTIONS = ("diag", "vec", "kron")
+FORM_FUNCTIONS = ("diag", "vec", "kron", "hstack", "vstack")
+# Blocks side by side or one above another, any number of them (a vector is a column).
+BLOCK_FUNCTIONS = ("hstack", "vstack")
 SIZED = {"eye": (1,), "ones": (1, 2), "zeros": (1, 2), "commutation": (2,)}
 FUNCTIONS = ELEMENTWISE_FUNCTIONS + BINARY_FUNCTIONS + REDUCTIONS + VECTOR_FUNCTIONS + \
     FORM_FUNCTIONS + tuple(SIZED)
 ARITY = {**{f: 1 for f in ELEMENTWISE_FUNCTIONS + REDUCTIONS + VECTOR_FUNCTIONS},
-         **{f: 2 for f in BINARY_FUNCTIONS}, "diag": 1, "vec": 1, "kron": 2}
+         **{f: 2 for f in BINARY_FUNCTIONS}, "diag": 1, "vec": 1, "kron": 2,
+         "hstack": 1, "vstack": 1}      # hstack and vstack take one or more
 ELEMENTWISE_BINARY = ("mul", "div", "pow", "max", "min")
 # Ops whose operands get the vector/matrix default of SPEC.md shape rule 1.
 SHAPING_OPS = ("matmul", "dot", "diag", "vec", "kron") + REDUCTIONS + VECTOR_FUNCTIONS
@@ -150,6 +153,15 @@ def infer_shape(op: str, args, value):
     if op == "kron":
         a, b = (as_matrix_shape(x.shape) for x in args)
         return (sizes.mul(a[0], b[0]), sizes.mul(a[1], b[1]))
+    if op in BLOCK_FUNCTIONS:
+        along, across = (1, 0) if op == "hstack" else (0, 1)
+        blocks = [as_matrix_shape(x.shape) for x in args]
+        if any(b[across] != blocks[0][across] for b in blocks):
+            raise ShapeProblem(f"{op} needs blocks with the same number of "
+                               f"{'rows' if op == 'hstack' else 'columns'}",
+                               column=args[0].column)
+        total = sizes.total(b[along] for b in blocks)
+        return (blocks[0][0], total) if op == "hstack" else (total, blocks[0][1])
     if op in ("add",) + ELEMENTWISE_BINARY:
         return broadcast_shape(op, args)
     if op in ("neg",) + ELEMENTWISE_FUNCTIONS:
@@ -198,12 +210,12 @@ def infer_shape(op: str, args, value):
             raise ShapeProblem(f"softmax needs a vector, not {describe_shape(args[0].shape)}",
                                column=args[0].column)
         return args[0].shape
-    if op == "vector":
+    if op in ("vector", "matrix"):
         for a in args:
             if a.shape != ():
-                raise ShapeProblem(f"a vector literal [...] is built from scalars, but an entry is "
-                                   f"{describe_shape(a.shape)}", column=a.column)
-        return (len(args),)
+                raise ShapeProblem(f"a vector or matrix literal [...] is built from scalars, but "
+                                   f"an entry is {describe_shape(a.shape)}", column=a.column)
+        return (len(args),) if op == "vector" else tuple(value)
     raise AssertionError(f"unknown op {op}")
 
 

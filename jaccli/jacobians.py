@@ -18,7 +18,7 @@ from . import expr as E
 from . import sizes
 from .algebra import Algebra, row_form
 from .expr import Expr
-from .notation import ASCII, MUL, Style, function_form, show
+from .notation import ASCII, MUL, Style, function_form, mixes, show
 
 # At the top of a closed form, where the Jacobian's shape is stated beside it, the identity
 # and the ones vector are the papers' bare I and 1 (I, z*I, 1ᵀ for sum(x)); inside a larger
@@ -78,6 +78,8 @@ class Zero(Jacobian):
         return Zero(self.cols, self.rows)
 
     def form(self, style=TOP):
+        if style is ASCII:                        # inside a larger form: sized, to read back
+            return show(E.zeros((self.rows, self.cols)), style)
         return "0"
 
 
@@ -241,11 +243,10 @@ class Kron(Jacobian):
         return kron(self.a.T, self.b.T)
 
     def form(self, style=TOP):
-        if style.latex:
-            return f"{_factor(self.a, style)} \\otimes {_factor(self.b, style)}"
-        if style.name == "unicode":
-            return f"{_factor(self.a, style)} ⊗ {_factor(self.b, style)}"
-        return f"kron({self.a.form(inner(style))}, {self.b.form(inner(style))})"
+        if style.ascii:
+            return f"kron({self.a.form(inner(style))}, {self.b.form(inner(style))})"
+        symbol = " \\otimes " if style.latex else " ⊗ "
+        return _kron_factor(self.a, style) + symbol + _kron_factor(self.b, style)
 
 
 class Commutation(Jacobian):
@@ -346,6 +347,9 @@ class Stack(Jacobian):
         if grid is not None:
             rows = ["[" + ", ".join(show(e, inner(style)) for e in row) + "]" for row in grid]
             return "[" + ", ".join(rows) + "]"
+        blocks = ", ".join(b.form(inner(style)) for b in self.blocks)
+        if style.ascii:                 # input: jac reads hstack and vstack
+            return ("hstack" if self.axis == "h" else "vstack") + f"({blocks})"
         sep = ", " if self.axis == "h" else "; "
         return "[" + sep.join(b.form(inner(style)) for b in self.blocks) + "]"
 
@@ -357,10 +361,28 @@ def _short_ones(v: Expr, style: Style) -> Style:
     return style if v.op == "ones" else inner(style)
 
 
-def _factor(j: Jacobian, style: Style) -> str:
+def _kron_factor(j: Jacobian, style: Style) -> str:
+    """A side of ⊗ in the papers' notation: bare when it is one symbol (I, x, xᵀ, W, K),
+    else in parentheses, since ⊗ and juxtaposition do not say which binds first."""
     text = j.form(inner(style))
+    payload = next((getattr(j, k) for k in ("v", "m", "c", "d") if hasattr(j, k)), None)
+    if isinstance(j, (Identity, Commutation, Zero)) or (
+            payload is not None and not isinstance(j, Diagonal) and
+            (payload.op == "var" or payload.op == "transpose" and payload.args[0].op == "var")):
+        return text
+    return (r"\left(" + text + r"\right)") if style.latex else f"({text})"
+
+
+def _factor(j: Jacobian, style: Style) -> str:
+    """A factor of a product of Jacobians; in the papers' notation an element-wise product
+    or quotient of matrices (A ⊘ B) is bracketed, as juxtaposition would bind into it."""
+    text = j.form(inner(style))
+    payload = getattr(j, "m", None) if isinstance(j, Matrix) else None
     if isinstance(j, Sum) or (isinstance(j, (Scaled,)) and not text.startswith("-")) \
-            or text.startswith("-"):
+            or text.startswith("-") or (isinstance(j, Kron) and not style.ascii) \
+            or (payload is not None and payload.op in ("add", "neg")) \
+            or (payload is not None and style.ascii and payload.op in ("mul", "div")) \
+            or (payload is not None and not style.ascii and mixes(payload, False)):
         return f"({text})"
     return text
 
@@ -807,6 +829,16 @@ def unvec(v: Expr, p, q):
         return E.transpose(v)
     if v.op == "vec" and v.args[0].shape == (p, q):
         return v.args[0]
+    if v.op == "ones":
+        return E.ones((p, q))
+    scalar_side = {"neg": None, "mul": 0, "div": 1}.get(v.op, -1)
+    if scalar_side != -1 and (scalar_side is None or v.args[scalar_side].shape == ()):
+        k = 0 if scalar_side is None else 1 - scalar_side      # c·u, u/c, -u: unvec u
+        inner = unvec(v.args[k], p, q)
+        if inner is not None:
+            args = list(v.args)
+            args[k] = inner
+            return E.typed(v.op, args)
     return None
 
 

@@ -30,6 +30,11 @@ class Style:
     eye: str | None = None    # None: eye(n)
     latex: bool = False
 
+    @property
+    def ascii(self) -> bool:
+        """The input language (JSON's symbolic), at the top of a form or inside one."""
+        return self.name.startswith("ascii")
+
 
 ASCII = Style("ascii", dot=" @ ")
 UNICODE = Style("unicode", mul=" ⊙ ", scale="·", matmul=" ", transpose="ᵀ", ones="𝟏", eye="I")
@@ -136,6 +141,9 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
         return text, MUL
     if op == "ones":
         if s.ones is not None:
+            if len(e.shape) == 2:          # a matrix of ones is 𝟏𝟏ᵀ, a row of them 𝟏ᵀ
+                row = s.ones + s.transpose
+                return (row, POSTFIX) if e.shape[0] == 1 else (s.ones + s.matmul.strip() + row, MUL)
             return s.ones, ATOM
         return "ones(" + ", ".join(_size_text(d) for d in e.shape) + ")", ATOM
     if op == "eye":
@@ -143,10 +151,12 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
     if op == "commutation":
         m, n = (_size_text(d) for d in e.value)
         return (f"K_{{{m},{n}}}", ATOM) if s.latex else (f"commutation({m}, {n})", ATOM)
-    if op == "kron" and s.name != "ascii":
+    if op == "kron" and not s.ascii:
         symbol = r" \otimes " if s.latex else " ⊗ "
-        return show(e.args[0], s, UNARY + 1) + symbol + show(e.args[1], s, UNARY + 1), MUL
+        return show(e.args[0], s, POSTFIX) + symbol + show(e.args[1], s, POSTFIX), MUL
     if op == "zeros":
+        if s.eye is None and e.shape:             # sized, so that it reads back
+            return "zeros(" + ", ".join(_size_text(d) for d in e.shape) + ")", ATOM
         return "0", ATOM
     if op == "add":
         parts = []
@@ -174,6 +184,9 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
             symbol = " "
         # a·(b·c) = a·b·c and a·(b/c) = a·b/c: no parentheses needed on the right.
         right = MUL if b.op in ("mul", "div") and symbol.strip() else (UNARY + 1 if symbol.strip() else POW)
+        if not scalar and not s.ascii:       # a ⊙ (B c): ⊙ and a product never mix bare
+            return (_operand(a, s, MUL, beside_hadamard=True) + symbol +
+                    _operand(b, s, right, beside_hadamard=True)), MUL
         return show(a, s, MUL) + symbol + show(b, s, right), MUL
     if op == "div":
         a, b = e.args
@@ -187,6 +200,8 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
         if s.latex and a.shape is not None and len(a.shape) == 1 and len(b.shape) != 2:  # wᵀx
             return show(a, s, POSTFIX) + s.transpose + " " + show(b, s, UNARY + 1), MUL
         right = MUL if _is_product(b) and _is_product(e) else UNARY + 1     # A B x = A (B x)
+        if not s.ascii:                      # (a ⊙ B) c, (A ⊗ B) C: never bare
+            return _operand(a, s, MUL) + symbol + _operand(b, s, right), MUL
         return show(a, s, MUL) + symbol + show(b, s, right), MUL
     if op == "dot":
         a, b = e.args
@@ -207,9 +222,34 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
         if s.latex:
             return r"\begin{bmatrix}" + r" \\ ".join(show(a, s) for a in e.args) + r"\end{bmatrix}", ATOM
         return f"[{inner}]", ATOM
+    if op == "matrix":
+        rows, cols = e.value
+        grid = [[show(a, s) for a in e.args[r * cols:(r + 1) * cols]] for r in range(rows)]
+        if s.latex:
+            return r"\begin{bmatrix}" + r" \\ ".join(" & ".join(r) for r in grid) + \
+                r"\end{bmatrix}", ATOM
+        return "[" + ", ".join("[" + ", ".join(r) + "]" for r in grid) + "]", ATOM
     if op == "vec":
         return function_form("vec", show(e.args[0], s), s), ATOM
     return function_form(op, ", ".join(show(a, s) for a in e.args), s), ATOM
+
+
+def mixes(e: Expr, beside_hadamard: bool) -> bool:
+    """Whether `e` bare beside a matrix product (or, `beside_hadamard`, beside ⊙) could be read
+    two ways: an element-wise product or quotient of non-scalars, a Kronecker product, or a
+    matrix product beside ⊙."""
+    if e.op == "div":                          # (1/M) x or 1/(M x)? unless M is a scalar
+        return e.args[1].shape != ()
+    if e.op == "mul":
+        return all(a.shape != () for a in e.args)
+    return e.op == "kron" or (beside_hadamard and _is_product(e))
+
+
+def _operand(e: Expr, s: Style, context: int, *, beside_hadamard: bool = False) -> str:
+    if mixes(e, beside_hadamard):
+        text = show(e, s)
+        return (r"\left(" + text + r"\right)") if s.latex else f"({text})"
+    return show(e, s, context)
 
 
 def ascii_form(e: Expr) -> str:

@@ -249,7 +249,21 @@ def _d_kron(node, i):
     return J.jmul(order, inner)
 
 
-STRUCTURAL = {"diag": _d_diag, "kron": _d_kron, "sum": _d_sum, "mean": _d_mean, "norm": _d_norm, "logsumexp": _d_logsumexp,
+def _d_blocks(node, i):
+    """vec(vstack(B₁, …)) = [vec(B₁); …]: ∂/∂vec(Bᵢ) picks its rows, [0; I; 0];
+    hstack(B₁, …) = vstack(B₁ᵀ, …)ᵀ, so ∂/∂vec(Bᵢ) = K(C, r) [0; I; 0] K(r, cᵢ)"""
+    shapes = [E.as_matrix_shape(a.shape) for a in node.args]
+    counts = [sizes.mul(r, c) for r, c in shapes]
+    n = counts[i]
+    pick = J.vstack([J.Identity(n) if k == i else J.Zero(m, n) for k, m in enumerate(counts)])
+    if node.op == "vstack":
+        return pick
+    rows, cols = E.as_matrix_shape(node.shape)
+    into = J.jmul(pick, J.commutation(rows, shapes[i][1]))
+    return J.jmul(J.commutation(cols, rows), into)
+
+
+STRUCTURAL = {"diag": _d_diag, "kron": _d_kron, "hstack": _d_blocks, "vstack": _d_blocks, "sum": _d_sum, "mean": _d_mean, "norm": _d_norm, "logsumexp": _d_logsumexp,
               "softmax": _d_softmax, "dot": _d_dot, "matmul": _d_matmul,
               "transpose": _d_transpose, "vec": _d_passthrough}
 

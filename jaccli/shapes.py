@@ -250,7 +250,7 @@ class Walk:
             return self.elementwise(node, kids)
         if op == "neg" or op in E.ELEMENTWISE_FUNCTIONS:
             return kids[0]
-        if op == "vector":
+        if op in ("vector", "matrix"):
             return self.vector(node, kids)
         assert all(isinstance(t, Known) for t in kids), "rule 1 fixes every operand here"
         if op == "transpose":
@@ -329,6 +329,8 @@ class Walk:
                 raise ShapeProblem(f"a vector literal [...] is built from scalars, but "
                                    f"{ascii_form(arg)} is {self.sizes.describe(t.dims)}",
                                    column=arg.column)
+        if node.op == "matrix":                 # [[a, b], [c, d]]: rows of scalars
+            return Known(tuple(self.sizes.new(d) for d in node.value), True)
         return Known((self.sizes.new(len(node.args)),), True)
 
     def transpose(self, node: Expr, dims: tuple) -> Known:

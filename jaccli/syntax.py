@@ -10,7 +10,7 @@ from fractions import Fraction
 
 from .errors import NameProblem, SyntaxProblem, Unsupported
 from . import sizes
-from .expr import ARITY, FUNCTIONS, SIZED, Expr
+from .expr import ARITY, BLOCK_FUNCTIONS, FUNCTIONS, SIZED, Expr
 
 # Numbers are kept exact (fractions); a literal longer than this is refused.
 MAX_NUMBER_DIGITS = 400
@@ -71,6 +71,10 @@ def _build_parser():
                 raise NameProblem(f"unknown function '{name}'", column=name.column, hint=hint)
             if name in SIZED:
                 return self.sized(str(name), args, name.column)
+            if name in BLOCK_FUNCTIONS:
+                if not args:
+                    raise SyntaxProblem(f"{name} takes at least one block", column=name.column)
+                return Expr(str(name), tuple(args), column=name.column)
             if len(args) != ARITY[name]:
                 want = ARITY[name]
                 raise SyntaxProblem(f"{name} takes {want} argument{'s' if want > 1 else ''}, "
@@ -91,7 +95,17 @@ def _build_parser():
             return Expr(name, (), dims, column=column)
 
         def vector(self, c):
-            return Expr("vector", tuple(c[1]), column=c[0].column)
+            entries = tuple(c[1])
+            if entries and all(e.op == "vector" for e in entries):     # [[a, b], [c, d]]
+                width = len(entries[0].args)
+                for row in entries:
+                    if len(row.args) != width:
+                        raise SyntaxProblem(f"the rows of a matrix [[...], [...]] must be equally "
+                                            f"long: {width} and {len(row.args)} entries",
+                                            column=row.column)
+                flat = tuple(a for row in entries for a in row.args)
+                return Expr("matrix", flat, (len(entries), width), column=c[0].column)
+            return Expr("vector", entries, column=c[0].column)
 
         def group(self, c):
             return c[1]

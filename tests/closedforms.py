@@ -135,12 +135,28 @@ def jac_reads_back(sym: str, values: dict, want: np.ndarray, what: str) -> None:
     close(fits(got, want), want, f"{what}: jac reading back {sym!r}")
 
 
+_BARE = re.compile(r"(?P<sign>-?)(?:(?P<scale>.+)\*)?(?P<unit>I|1'?|0)")
+
+
+def sized_whole_form(sym: str, shape) -> str:
+    """SPEC.md: a form that is just the identity, the ones vector or zero is written as the
+    papers do, I, z*I, 1, 1', 0 (the acceptance cases ask for exactly these); its size is the
+    Jacobian's `shape`, stated beside it. With that size spelled out it is input."""
+    m = _BARE.fullmatch(sym)
+    if m is None:
+        return sym
+    rows, cols = shape
+    unit = {"I": f"eye({rows})", "1": f"ones({rows})", "1'": f"ones({cols})'",
+            "0": f"zeros({rows}, {cols})"}[m["unit"]]
+    return m["sign"] + (f"{m['scale']}*" if m["scale"] else "") + unit
+
+
 def check_forms(doc: dict, entry: dict, want: np.ndarray, values: dict, what: str,
                 through_jac: bool = True) -> None:
     """An entry's `symbolic` and `latex` (a Jacobian, a gradient, or the form with repeats
     named) give `want`; `through_jac`: jac reads `symbolic` back too (a named form is not
     input on its own: its names are defined in `where`)."""
-    sym = entry["symbolic"]
+    sym = sized_whole_form(entry["symbolic"], want.shape)
     assert not LEAKED.search(sym), f"{what}: a value leaked into {sym!r}"
     try:
         got = fits(oracle_value(sym, values, where_of(doc, entry, "symbolic")), want)

@@ -190,6 +190,12 @@ def _flat(v) -> np.ndarray:
     return a
 
 
+def _column(block) -> np.ndarray:
+    """A block of hstack/vstack: a vector is a column, a number 1x1."""
+    b = np.asarray(block, dtype=float)
+    return b.reshape(-1, 1) if b.ndim == 1 else np.atleast_2d(b)
+
+
 def _kron(a, b):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.ndim == 1 and b.ndim == 1:
@@ -294,6 +300,8 @@ _FUNCTIONS = {
     "max": np.maximum, "min": np.minimum, "dot": lambda a, b: np.dot(a, b),
     "eye": lambda n: np.eye(_size(n)), "ones": _ones, "zeros": _zeros,
     "diag": lambda v: np.diag(_flat(v)), "kron": _kron,
+    "hstack": lambda *blocks: np.hstack([_column(b) for b in blocks]),
+    "vstack": lambda *blocks: np.vstack([_column(b) for b in blocks]),
     "vec": lambda a: np.reshape(np.asarray(a, dtype=float), -1),
     "commutation": commutation,
     "step": lambda z: np.where(np.asarray(z) > 0, 1.0, 0.0), "sign": np.sign,
