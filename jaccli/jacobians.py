@@ -18,7 +18,7 @@ from . import expr as E
 from . import sizes
 from .algebra import Algebra, row_form
 from .expr import Expr
-from .notation import ASCII, MUL, Style, function_form, mixes, show
+from .notation import ASCII, MUL, Style, function_form, show
 
 # At the top of a closed form, where the Jacobian's shape is stated beside it, the identity
 # and the ones vector are the papers' bare I and 1 (I, z*I, 1ᵀ for sum(x)); inside a larger
@@ -380,9 +380,7 @@ def _factor(j: Jacobian, style: Style) -> str:
     payload = getattr(j, "m", None) if isinstance(j, Matrix) else None
     if isinstance(j, Sum) or (isinstance(j, (Scaled,)) and not text.startswith("-")) \
             or text.startswith("-") or (isinstance(j, Kron) and not style.ascii) \
-            or (payload is not None and payload.op in ("add", "neg")) \
-            or (payload is not None and style.ascii and payload.op in ("mul", "div")) \
-            or (payload is not None and not style.ascii and mixes(payload, False)):
+            or (payload is not None and payload.op in ("add", "neg", "mul", "div")):
         return f"({text})"
     return text
 
@@ -777,6 +775,11 @@ def _combine(a: Jacobian, b: Jacobian):
     distributed = _commutation_into_sum(a, b)
     if distributed is not None:
         return distributed
+    if isinstance(a, Row) and isinstance(b, Stack) and b.axis == "v" \
+            and all(blk.rows == 1 for blk in b.blocks):
+        weights = _entries(a.v, len(b.blocks))
+        if weights is not None:                                  # Σₖ uₖ·(row k)
+            return jsum(*(scale(blk, w) for blk, w in zip(b.blocks, weights)))
     if isinstance(b, Stack) and b.axis == "h":
         return hstack([jmul(a, blk) for blk in b.blocks])
     if isinstance(a, Stack) and a.axis == "v":
@@ -793,6 +796,24 @@ def _combine(a: Jacobian, b: Jacobian):
         return column(E.vec(E.transpose(b.v.args[0])), rows)   # K·vec(P) = vec(Pᵀ)
     if isinstance(a, Kron) and isinstance(b, Kron) and a.a.cols == b.a.rows and a.b.cols == b.b.rows:
         return kron(jmul(a.a, b.a), jmul(a.b, b.b))
+    return None
+
+
+def _entries(v: Expr, n: int):
+    """The n entries of a vector written entry by entry (𝟏, [a, b], c·𝟏, 𝟏/c, -v), or None."""
+    if v.op == "ones":
+        return [E.ONE] * n
+    if v.op == "vector":
+        return list(v.args)
+    if v.op == "neg":
+        inner = _entries(v.args[0], n)
+        return None if inner is None else [E.neg(w) for w in inner]
+    if v.op in ("mul", "div") and v.args[1 if v.op == "div" else 0].shape == ():
+        k = 0 if v.op == "div" else 1
+        inner = _entries(v.args[k], n)
+        if inner is None:
+            return None
+        return [E.div(w, v.args[1]) if v.op == "div" else E.mul(v.args[0], w) for w in inner]
     return None
 
 

@@ -306,7 +306,7 @@ FORMS = [
     ("A*B", "A", {"A": "2x3"}, "diag(vec(B))", "diag(vec(B))"),
     ("(A*a)' @ x", "a", {"A": "3x2", "a": "scalar"}, "A' @ x", "x' @ A"),
     ("x' @ A @ x", "x", {"A": "3x3"}, "x' @ (A' + A)", "(A' + A) @ x"),
-    ("W@x + b", "W,x", {"W": "2x3"}, "[kron(eye(2), x'), W]", "[kron(eye(2), x); W']"),
+    ("W@x + b", "W,x", {"W": "2x3"}, "hstack(kron(eye(2), x'), W)", "vstack(kron(eye(2), x), W')"),
 ]
 
 
