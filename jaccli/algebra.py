@@ -412,8 +412,11 @@ class Algebra:
     def content(self, p: dict) -> tuple[Fraction, dict, dict]:
         """p = g · F · rest: the number and the factors every term shares."""
         coefficients = list(p.values())
+        # A shared number comes out when it makes the terms whole without new denominators:
+        # (2a + 2b) = 2(a + b), (a + b)/2, but m + 1/1000 stays as it is.
+        denominators = {c.denominator for c in coefficients}
         g = Fraction(_gcd_all([c.numerator for c in coefficients]),
-                     _lcm_all([c.denominator for c in coefficients]))
+                     denominators.pop() if len(denominators) == 1 else 1)
         if all(c < 0 for c in coefficients):
             g = -g
         terms = [self.factors_of(t) for t in p]
@@ -735,10 +738,3 @@ def _gcd_all(values) -> int:
     for v in values:
         g = gcd(g, abs(v))
     return g or 1
-
-
-def _lcm_all(values) -> int:
-    out = 1
-    for v in values:
-        out = out * v // gcd(out, v)
-    return out
