@@ -44,8 +44,8 @@ def install() -> None:
 def shipped_tables_match(grammar_text: str) -> bool:
     """Were the shipped tables built from this grammar text?"""
     try:
-        from .grammar import tables
-    except ImportError:
+        tables = shipped_tables()
+    except (ImportError, OSError):
         return False
     return tables.GRAMMAR == grammar_text
 
@@ -63,7 +63,8 @@ def from_tables(transformer):
     from lark.tree import Tree
     from lark.utils import SerializeMemoizer
 
-    from .grammar.tables import DATA, MEMO
+    tables = shipped_tables()
+    DATA, MEMO = tables.DATA, tables.MEMO
 
     memo = SerializeMemoizer.deserialize(MEMO, {"Rule": Rule, "TerminalDef": TerminalDef}, {})
     rules = [Rule.deserialize(r, memo) for r in DATA["rules"]]
@@ -85,6 +86,25 @@ def from_tables(transformer):
             return lalr.parse(LexerThread.from_text(lexer, text), start)
 
     return TableParser()
+
+
+def shipped_tables():
+    """The module of generated tables: `jaccli.grammar.tables` when installed, or
+    `grammar/tables.py` of a source checkout (where jaccli/ has no grammar package)."""
+    try:
+        from .grammar import tables
+    except ImportError:
+        import importlib.util
+        import os
+
+        path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            "grammar", "tables.py")
+        spec = importlib.util.spec_from_file_location("jaccli_grammar_tables", path)
+        if spec is None or not os.path.exists(path):
+            raise
+        tables = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(tables)
+    return tables
 
 
 def from_grammar(grammar_text: str, transformer):
