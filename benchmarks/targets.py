@@ -137,8 +137,9 @@ def answer(text: str) -> tuple[float, int]:
 def growth(rows: list) -> None:
     print("growth: in-process answers (parse, derive, JSON) as the CLI makes them, CPU time")
     answer("x")   # builds the parser
-    cases = [("sums", lambda n: " + ".join(f"{i + 1}*sin(x*{i + 1})" for i in range(n)),
-              (10 ** 3, 10 ** 4, 10 ** 5)),
+    # Distinct powers keep every term; 10^5 terms would pass the 10^5-character line cap
+    # (README "Reliability"), so the sums stop at 10^4.
+    cases = [("sums", lambda n: " + ".join(f"x^{i + 2}" for i in range(n)), (10 ** 3, 10 ** 4)),
              ("chains", lambda d: "sin(" * d + "x" + ")" * d, (50, 200))]
     for label, make, sizes in cases:
         figures = [answer(make(n)) for n in sizes]

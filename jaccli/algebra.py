@@ -21,7 +21,7 @@ is defined (sqrt(s)^2 = s where sqrt(s) is).
 """
 from __future__ import annotations
 
-import hashlib
+import zlib
 from fractions import Fraction
 from math import gcd
 
@@ -64,8 +64,8 @@ class Algebra:
         k = self.keys.get(e)
         if k is None:
             kids = [self.key(a) for a in e.args]
-            digest = hashlib.blake2b(repr((e.op, str(e.value), [c[-1] for c in kids])).encode(),
-                                     digest_size=8).hexdigest()
+            # Python hashes tuples of ints the same in every run (strings it does not)
+            digest = hash((zlib.crc32(f"{e.op} {e.value}".encode()), *(c[-1] for c in kids)))
             size = 1 + sum(c[2] for c in kids)
             k = (e.op, str(e.value), size, tuple(c[:2] for c in kids), digest)
             self.keys[e] = k
