@@ -100,8 +100,8 @@ class Algebra:
         return f
 
     def atom(self, e: Expr) -> dict:
-        self.factors.setdefault(e, {e: Fraction(1)})
-        return {e: Fraction(1)}
+        """e as a polynomial of one term: itself."""
+        return {self.whole(e): Fraction(1)}
 
     # ------------------------------------------------------------------ expression -> poly
     def poly(self, e: Expr) -> dict:
@@ -191,11 +191,12 @@ class Algebra:
     def as_factor(self, p: dict, shape) -> dict:
         """A sum kept whole, as one factor: its shared content stays outside."""
         g, common, rest = self.content(p)
-        base = self.sum_expr(rest, shape)
-        merged = dict(common)
-        merged[base] = merged.get(base, 0) + 1
-        self.factors.setdefault(base, {base: Fraction(1)})
-        return {self.term(merged): g}
+        return {self.term(times(common, {self.whole(self.sum_expr(rest, shape)): 1})): g}
+
+    def whole(self, e: Expr) -> Expr:
+        """e as one factor of a product (a sum kept together), its own base."""
+        self.factors.setdefault(e, {e: Fraction(1)})
+        return e
 
     def inverse(self, p: dict, shape) -> dict:
         if not p:
@@ -228,14 +229,9 @@ class Algebra:
         g, common, rest = self.content(p) if len(p) > 1 else (Fraction(1), {}, p)
         folded = E.fold_power(g, k)
         if len(p) > 1 and folded is not None and k.denominator == 1:
-            base = self.sum_expr(rest, shape)
-            merged = {b: x * k for b, x in common.items()}
-            merged[base] = merged.get(base, 0) + k
-            self.factors.setdefault(base, {base: Fraction(1)})
-            return {self.term(merged): folded}
-        base = self.build(p, shape)
-        self.factors.setdefault(base, {base: Fraction(1)})
-        return {self.term({base: k}): Fraction(1)}
+            raised = {b: x * k for b, x in common.items()}
+            return {self.term(times(raised, {self.whole(self.sum_expr(rest, shape)): k})): folded}
+        return {self.term({self.whole(self.build(p, shape)): k}): Fraction(1)}
 
     # ------------------------------------------------------------------ linear maps
     def fitted(self, e: Expr) -> dict:
@@ -451,10 +447,7 @@ class Algebra:
         # the shared factors may carry the shape: x - σ·x = (1 - σ)·x, the sum a scalar
         body = self.sum_expr(rest, shape if not common else _broadcast(rest))
         if common:
-            merged = dict(common)
-            self.factors.setdefault(body, {body: Fraction(1)})
-            merged[body] = merged.get(body, 0) + 1
-            body = self.term(merged)
+            body = self.term(times(common, {self.whole(body): 1}))
         return _fit(scaled(g, body), shape)
 
     def sum_expr(self, p: dict, shape) -> Expr:
@@ -592,8 +585,6 @@ def row_form(v: Expr, algebra: Algebra | None = None) -> Expr:
         m, u = v.args
         mt = display(algebra.build(algebra.transposed(m), (m.shape[1], m.shape[0])), algebra)
         return typed("matmul", (row_form(u, algebra), mt))
-    if v.op == "vec" and len(v.args[0].shape) == 2:
-        return typed("transpose", (v,))
     return typed("transpose", (v,))
 
 

@@ -10,11 +10,11 @@ import re
 from dataclasses import dataclass, field
 
 from . import sizes
+from .algebra import Algebra
 from .derive import Derivation
 from .errors import ShapeProblem, Unsupported
-from .expr import Expr, describe_shape
-from .algebra import Algebra
-from .jacobians import Jacobian, hstack, simplified
+from .expr import Expr, describe_shape, zeros
+from .jacobians import Jacobian, Row, Zero, hstack, simplified, unvec
 from .report import did_you_mean, nearest
 from .shapes import infer
 from .syntax import MAX_DEPTH, parse
@@ -154,13 +154,10 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
 
 def matrix_gradient(j: Jacobian, shape: tuple):
     """∂f/∂W shaped like W from the 1 x pq row of a scalar f: the matrix G with vec(G) = row."""
-    from . import jacobians as J
-    from .expr import zeros
-
-    if isinstance(j, J.Zero):
+    if isinstance(j, Zero):
         return zeros(shape)
-    if isinstance(j, J.Row):
-        return J.unvec(j.v, *shape)
+    if isinstance(j, Row):
+        return unvec(j.v, *shape)
     return None
 
 

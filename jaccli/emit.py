@@ -136,16 +136,20 @@ def _full(v, n):
     return np.broadcast_to(np.reshape(np.asarray(v, dtype=float), -1), (n,))
 
 
+def _column(x):
+    """A factor of kron or a block of hstack/vstack as a matrix: a vector is a column."""
+    x = np.asarray(x, dtype=float)
+    return x.reshape(-1, 1) if x.ndim == 1 else np.atleast_2d(x)
+
+
 def _blocks(stack, *blocks):
-    """Blocks side by side or one above another, a vector taken as a column."""
-    return stack([np.reshape(b, (-1, 1)) if np.ndim(b) == 1 else np.atleast_2d(b) for b in blocks])
+    """Blocks side by side or one above another."""
+    return stack([_column(b) for b in blocks])
 
 
 def _kron(a, b):
-    """The Kronecker product, a vector taken as a column."""
-    a, b = (np.asarray(x, dtype=float) for x in (a, b))
-    a, b = (x.reshape(-1, 1) if x.ndim == 1 else np.atleast_2d(x) for x in (a, b))
-    return np.kron(a, b)
+    """The Kronecker product."""
+    return np.kron(_column(a), _column(b))
 
 
 def _commutation(m, n):

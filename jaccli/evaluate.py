@@ -233,13 +233,11 @@ class Evaluator:
             _budget(d.size, d.size)
             out = np.diag(d)
         elif op == "kron":
-            a, b = (np.asarray(x, dtype=float) for x in args)
-            a, b = (x.reshape(-1, 1) if x.ndim == 1 else np.atleast_2d(x) for x in (a, b))
+            a, b = (_as_block(x) for x in args)
             _budget(a.size, b.size)
             out = np.kron(a, b)
         elif op in ("hstack", "vstack"):
-            blocks = [np.asarray(a, dtype=float) for a in args]
-            blocks = [b.reshape(-1, 1) if b.ndim == 1 else np.atleast_2d(b) for b in blocks]
+            blocks = [_as_block(a) for a in args]
             out = np.hstack(blocks) if op == "hstack" else np.vstack(blocks)
         elif op == "commutation":
             out = commutation_matrix(_size(e.value[0]), _size(e.value[1]))
@@ -336,6 +334,12 @@ class Evaluator:
             blocks = [_dense(self._jacobian(b)) for b in j.blocks]
             return DenseValue(np.hstack(blocks) if j.axis == "h" else np.vstack(blocks))
         raise AssertionError(type(j))
+
+
+def _as_block(x) -> np.ndarray:
+    """A factor of kron or a block of hstack/vstack as a matrix: a vector is a column."""
+    x = np.asarray(x, dtype=float)
+    return x.reshape(-1, 1) if x.ndim == 1 else np.atleast_2d(x)
 
 
 def commutation_matrix(m: int, n: int) -> np.ndarray:

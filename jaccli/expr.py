@@ -25,7 +25,8 @@ BINARY_FUNCTIONS = ("max", "min", "dot")
 REDUCTIONS = ("sum", "mean", "norm", "logsumexp")
 VECTOR_FUNCTIONS = ("softmax",)
 # The helpers closed forms are printed with, so that every printed form reads back in.
-# diag, vec and kron take expressions; the sized ones take sizes (how many arguments).
+# diag, vec, kron and the block functions take expressions; the sized ones take sizes (how
+# many arguments).
 FORM_FUNCTIONS = ("diag", "vec", "kron", "hstack", "vstack")
 # Blocks side by side or one above another, any number of them (a vector is a column).
 BLOCK_FUNCTIONS = ("hstack", "vstack")
@@ -33,8 +34,7 @@ SIZED = {"eye": (1,), "ones": (1, 2), "zeros": (1, 2), "commutation": (2,)}
 FUNCTIONS = ELEMENTWISE_FUNCTIONS + BINARY_FUNCTIONS + REDUCTIONS + VECTOR_FUNCTIONS + \
     FORM_FUNCTIONS + tuple(SIZED)
 ARITY = {**{f: 1 for f in ELEMENTWISE_FUNCTIONS + REDUCTIONS + VECTOR_FUNCTIONS},
-         **{f: 2 for f in BINARY_FUNCTIONS}, "diag": 1, "vec": 1, "kron": 2,
-         "hstack": 1, "vstack": 1}      # hstack and vstack take one or more
+         **{f: 2 for f in BINARY_FUNCTIONS}, "diag": 1, "vec": 1, "kron": 2}
 ELEMENTWISE_BINARY = ("mul", "div", "pow", "max", "min")
 # Ops whose operands get the vector/matrix default of SPEC.md shape rule 1.
 SHAPING_OPS = ("matmul", "dot", "diag", "vec", "kron") + REDUCTIONS + VECTOR_FUNCTIONS
