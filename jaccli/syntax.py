@@ -1,13 +1,15 @@
-"""Text to untyped expression nodes: the Lark grammar in `grammar/jac.lark`, a Transformer
-that builds `Expr` nodes as the LALR parser reduces (no parse tree, no recursion), and
-syntax errors turned into `SyntaxProblem`s with a 1-based column and a message in words.
+"""Text to untyped expression nodes: the Lark grammar in `grammar/jac.lark`, run by the LALR
+driver in `lalr.py` with callbacks (`ToExpr`) that build `Expr` nodes as rules reduce (no
+parse tree, no recursion), and syntax errors turned into `SyntaxProblem`s with a 1-based
+column and a message in words.
 """
 from __future__ import annotations
 
-import difflib
 import os
+import types
 from fractions import Fraction
 
+from . import lalr
 from .errors import NameProblem, SyntaxProblem, Unsupported
 from . import sizes
 from .expr import ARITY, BLOCK_FUNCTIONS, FUNCTIONS, SIZED, Expr
@@ -38,137 +40,145 @@ def grammar_path() -> str:
     return os.path.join(os.path.dirname(grammar.__file__), "jac.lark")
 
 
-def _build_parser():
-    from . import lark_runtime
-    lark_runtime.install()
-    from lark.visitors import Transformer, v_args
+class ToExpr:
+    """The parser's callbacks: each is named after a grammar rule or alias, takes the
+    rule's children (tokens and `Expr`s) and returns an `Expr`."""
 
-    @v_args(inline=False)
-    class ToExpr(Transformer):
-        """Each method is named after a grammar alias and returns an `Expr`."""
+    def num(self, c):
+        text = str(c[0])
+        if len(text) > MAX_NUMBER_DIGITS:
+            raise Unsupported(f"a number of {len(text)} characters is longer than jac reads "
+                              f"({MAX_NUMBER_DIGITS})", column=c[0].column,
+                              hint="write it with an exponent, as 1e400")
+        return Expr("num", (), Fraction(text), column=c[0].column)
 
-        def num(self, c):
-            text = str(c[0])
-            if len(text) > MAX_NUMBER_DIGITS:
-                raise Unsupported(f"a number of {len(text)} characters is longer than jac reads "
-                                  f"({MAX_NUMBER_DIGITS})", column=c[0].column,
-                                  hint="write it with an exponent, as 1e400")
-            return Expr("num", (), Fraction(text), column=c[0].column)
+    def var(self, c):
+        name = str(c[0])
+        if name in FUNCTIONS:
+            raise NameProblem(f"'{name}' is a function, not a variable: call it as {name}(...)",
+                              column=c[0].column)
+        return Expr("var", (), name, column=c[0].column)
 
-        def var(self, c):
-            name = str(c[0])
-            if name in FUNCTIONS:
-                raise NameProblem(f"'{name}' is a function, not a variable: call it as {name}(...)",
-                                  column=c[0].column)
-            return Expr("var", (), name, column=c[0].column)
-
-        def call(self, c):
-            name, args = c[0], (c[2] if len(c) == 4 else [])
-            if name not in FUNCTIONS:
-                close = difflib.get_close_matches(str(name), FUNCTIONS, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else \
-                    "known functions: " + ", ".join(FUNCTIONS)
-                raise NameProblem(f"unknown function '{name}'", column=name.column, hint=hint)
-            if name in SIZED:
-                return self.sized(str(name), args, name.column)
-            if name in BLOCK_FUNCTIONS:
-                if not args:
-                    raise SyntaxProblem(f"{name} takes at least one block", column=name.column)
-                return Expr(str(name), tuple(args), column=name.column)
-            if len(args) != ARITY[name]:
-                want = ARITY[name]
-                raise SyntaxProblem(f"{name} takes {want} argument{'s' if want > 1 else ''}, "
-                                    f"not {len(args)}", column=name.column)
+    def call(self, c):
+        name, args = c[0], (c[2] if len(c) == 4 else [])
+        if name not in FUNCTIONS:
+            import difflib
+            close = difflib.get_close_matches(str(name), FUNCTIONS, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else \
+                "known functions: " + ", ".join(FUNCTIONS)
+            raise NameProblem(f"unknown function '{name}'", column=name.column, hint=hint)
+        if name in SIZED:
+            return self.sized(str(name), args, name.column)
+        if name in BLOCK_FUNCTIONS:
+            if not args:
+                raise SyntaxProblem(f"{name} takes at least one block", column=name.column)
             return Expr(str(name), tuple(args), column=name.column)
+        if len(args) != ARITY[name]:
+            want = ARITY[name]
+            raise SyntaxProblem(f"{name} takes {want} argument{'s' if want > 1 else ''}, "
+                                f"not {len(args)}", column=name.column)
+        return Expr(str(name), tuple(args), column=name.column)
 
-        def sized(self, name, args, column):
-            """eye(n), ones(n), ones(m, n), zeros(...), commutation(m, n): the arguments are
-            sizes (whole numbers or size names), as jac prints them in closed forms."""
-            allowed = SIZED[name]
-            if len(args) not in allowed:
-                want = " or ".join(str(k) for k in allowed)
-                raise SyntaxProblem(f"{name} takes {want} size argument(s), not {len(args)}",
-                                    column=column)
-            dims = tuple(_size_of(a) for a in args)
-            if name == "eye":
-                return Expr("eye", (), dims[0], column=column)
-            return Expr(name, (), dims, column=column)
+    def sized(self, name, args, column):
+        """eye(n), ones(n), ones(m, n), zeros(...), commutation(m, n): the arguments are
+        sizes (whole numbers or size names), as jac prints them in closed forms."""
+        allowed = SIZED[name]
+        if len(args) not in allowed:
+            want = " or ".join(str(k) for k in allowed)
+            raise SyntaxProblem(f"{name} takes {want} size argument(s), not {len(args)}",
+                                column=column)
+        dims = tuple(_size_of(a) for a in args)
+        if name == "eye":
+            return Expr("eye", (), dims[0], column=column)
+        return Expr(name, (), dims, column=column)
 
-        def vector(self, c):
-            entries = tuple(c[1])
-            if entries and all(e.op == "vector" for e in entries):     # [[a, b], [c, d]]
-                width = len(entries[0].args)
-                for row in entries:
-                    if len(row.args) != width:
-                        raise SyntaxProblem(f"the rows of a matrix [[...], [...]] must be equally "
-                                            f"long: {width} and {len(row.args)} entries",
-                                            column=row.column)
-                flat = tuple(a for row in entries for a in row.args)
-                return Expr("matrix", flat, (len(entries), width), column=c[0].column)
-            return Expr("vector", entries, column=c[0].column)
+    def vector(self, c):
+        entries = tuple(c[1])
+        if entries and all(e.op == "vector" for e in entries):     # [[a, b], [c, d]]
+            width = len(entries[0].args)
+            for row in entries:
+                if len(row.args) != width:
+                    raise SyntaxProblem(f"the rows of a matrix [[...], [...]] must be equally "
+                                        f"long: {width} and {len(row.args)} entries",
+                                        column=row.column)
+            flat = tuple(a for row in entries for a in row.args)
+            return Expr("matrix", flat, (len(entries), width), column=c[0].column)
+        return Expr("vector", entries, column=c[0].column)
 
-        def group(self, c):
-            return c[1]
+    def group(self, c):
+        return c[1]
 
-        def arguments(self, c):
-            return [x for x in c if isinstance(x, Expr)]
+    def arguments(self, c):
+        return [x for x in c if isinstance(x, Expr)]
 
-        def sum_chain(self, c):
-            terms = [c[0]]
-            for sign, term in zip(c[1::2], c[2::2]):
-                terms.append(term if sign == "+" else Expr("neg", (term,), column=sign.column))
-            # value: the column of every sign, so a shape error can point at its '+'
-            return Expr("add", tuple(terms), tuple(sign.column for sign in c[1::2]),
-                        column=c[1].column)
+    def sum_chain(self, c):
+        terms = [c[0]]
+        for sign, term in zip(c[1::2], c[2::2]):
+            terms.append(term if sign == "+" else Expr("neg", (term,), column=sign.column))
+        # value: the column of every sign, so a shape error can point at its '+'
+        return Expr("add", tuple(terms), tuple(sign.column for sign in c[1::2]),
+                    column=c[1].column)
 
-        def product_chain(self, c):
-            out = c[0]
-            for op, operand in zip(c[1::2], c[2::2]):
-                out = Expr(_OPS[str(op)], (out, operand), column=op.column)
-            return out
+    def product_chain(self, c):
+        out = c[0]
+        for op, operand in zip(c[1::2], c[2::2]):
+            out = Expr(_OPS[str(op)], (out, operand), column=op.column)
+        return out
 
-        def neg(self, c):
-            return Expr("neg", (c[1],), column=c[0].column)
+    def neg(self, c):
+        return Expr("neg", (c[1],), column=c[0].column)
 
-        def pow(self, c):
-            return Expr("pow", (c[0], c[2]), column=c[1].column)
+    def pow(self, c):
+        return Expr("pow", (c[0], c[2]), column=c[1].column)
 
-        def transpose(self, c):
-            return Expr("transpose", (c[0],), column=c[1].column)
-
-    # The LALR tables ship in the package (grammar/generate.py); nothing is cached elsewhere.
-    return lark_runtime.build(grammar_path(), ToExpr())
-
+    def transpose(self, c):
+        return Expr("transpose", (c[0],), column=c[1].column)
 
 def parser():
+    """The parser, from the tables shipped in the package (grammar/generate.py); from the
+    grammar itself, with Lark, if it was edited since they were generated."""
     global _parser
     if _parser is None:
-        _parser = _build_parser()
+        with open(grammar_path(), encoding="utf-8") as f:
+            text = f.read()
+        tables = shipped_tables()
+        if tables is None or tables.GRAMMAR != text:
+            tables = types.SimpleNamespace(**lalr.tables_from_grammar(text))
+        _parser = lalr.Parser(tables, ToExpr())
     return _parser
+
+
+def shipped_tables():
+    """`jaccli.grammar.tables` when installed, `grammar/tables.py` in a source checkout (where
+    jaccli/ has no grammar package), or None."""
+    try:
+        from .grammar import tables
+    except ImportError:
+        import importlib.util
+
+        path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            "grammar", "tables.py")
+        if not os.path.exists(path):
+            return None
+        spec = importlib.util.spec_from_file_location("jaccli_grammar_tables", path)
+        tables = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(tables)
+    return tables
 
 
 def parse(text: str) -> Expr:
     """Parse one expression; raise SyntaxProblem / NameProblem / Unsupported on bad input."""
-    parser()   # first: building it registers Lark's runtime without its grammar compiler
-    from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
-
     if not text.strip():
         raise SyntaxProblem("the expression is empty", column=1)
     try:
         tree = parser().parse(text)
-    except VisitError as e:  # a Transformer callback raised one of ours
-        raise e.orig_exc from None
-    except UnexpectedCharacters as e:
+    except lalr.UnexpectedCharacters as e:
         ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
         what = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}"
         raise SyntaxProblem(f"unexpected character {what}", column=e.pos_in_stream + 1,
                             hint=_explain_character(ch)) from None
-    except UnexpectedToken as e:
+    except lalr.UnexpectedToken as e:
         raise _token_problem(text, e) from None
-    except UnexpectedInput as e:
-        raise SyntaxProblem("the expression is incomplete", column=len(text) + 1) from None
-    except (NameProblem, SyntaxProblem):
-        raise
     _check_depth(tree)
     return _sizes_as_numbers(tree)
 

@@ -1,0 +1,207 @@
+"""The LALR(1) parser of `grammar/jac.lark`: Lark builds the tables, this module runs them.
+
+`python grammar/generate.py` asks Lark for the grammar's terminals, rules and LALR(1) parse
+table and writes them, as plain Python literals, to `grammar/tables.py` (installed as
+`jaccli.grammar.tables`). At run time jac needs only this driver, about a hundred lines, and
+the standard library: importing Lark's own runtime and rebuilding its objects took a fifth of
+a one-shot run. The driver follows Lark's contextual lexer and LALR loop exactly, so trees
+and syntax errors are Lark's own (tests/test_grammar_tables.py compares them on thousands of
+inputs):
+
+- Lexing: at each position the terminals the parser state accepts (and the ignored ones) are
+  tried in Lark's order, the first that matches wins. One regular expression of all terminals
+  is tried first; its match is the state's whenever the state accepts it.
+- Reducing: a rule's children go to the callback named after its alias or its rule; a `?rule`
+  with one child passes the child up.
+- Errors: `UnexpectedCharacters` (no terminal matches) and `UnexpectedToken` (a terminal the
+  state does not accept; type `$END` at the end of the text), with Lark's expected sets.
+"""
+from __future__ import annotations
+
+import re
+
+SHIFT_LIMIT = 0   # an action >= 0 shifts to that state; ~action reduces by that rule
+
+
+class Token(str):
+    """A terminal's text, with its `type` and 1-based `line` and `column`."""
+
+    __slots__ = ("type", "pos", "line", "column")
+
+    def __new__(cls, type_: str, value: str, pos: int, line: int, column: int):
+        token = str.__new__(cls, value)
+        token.type, token.pos, token.line, token.column = type_, pos, line, column
+        return token
+
+
+class UnexpectedInput(Exception):
+    """The text is not in the language."""
+
+
+class UnexpectedCharacters(UnexpectedInput):
+    def __init__(self, pos_in_stream: int, allowed: set):
+        super().__init__(f"no terminal matches at position {pos_in_stream}")
+        self.pos_in_stream, self.allowed = pos_in_stream, allowed
+
+
+class UnexpectedToken(UnexpectedInput):
+    def __init__(self, token: Token, expected: set):
+        super().__init__(f"unexpected {token.type} {str(token)!r}")
+        self.token, self.expected = token, expected
+
+
+class Parser:
+    """Parses text with the tables of a `tables` module (or any object with its names),
+    calling `callbacks`' methods as rules reduce."""
+
+    def __init__(self, tables, callbacks):
+        self.states = tables.STATES
+        self.start, self.end = tables.START, tables.END
+        self.terminals = dict(tables.TERMINALS)
+        self.order = [name for name, _ in tables.TERMINALS]
+        self.ignore = frozenset(tables.IGNORE)
+        self.rules = []
+        for origin, length, alias, expand_single, inlined in tables.RULES:
+            name = alias or origin
+            callback = None if _inlined(name) else getattr(callbacks, name, None)
+            if callback is None and not _inlined(name) and not (expand_single and length == 1):
+                raise TypeError(f"{type(callbacks).__name__} has no method for the rule {name}")
+            self.rules.append((origin, length, callback, expand_single, inlined))
+        self.everything = self._scanner(self.order)
+        self.scanners: dict[frozenset, re.Pattern] = {}
+
+    def _scanner(self, names) -> re.Pattern:
+        return re.compile("|".join(f"(?P<{n}>{self.terminals[n]})" for n in names))
+
+    def _accepted(self, state: int) -> frozenset:
+        """The terminals the lexer tries in `state`: those it can act on, and the ignored."""
+        return frozenset(s for s in self.states[state] if s in self.terminals) | self.ignore
+
+    def _match(self, text: str, pos: int, state: int):
+        m = self.everything.match(text, pos)
+        accepted = None
+        if m is None or m.lastgroup not in self.ignore and m.lastgroup not in self.states[state]:
+            accepted = self._accepted(state)
+            scanner = self.scanners.get(accepted)
+            if scanner is None:
+                scanner = self._scanner([n for n in self.order if n in accepted])
+                self.scanners[accepted] = scanner
+            m = scanner.match(text, pos)
+        return m, accepted
+
+    def tokens(self, text: str, states: list):
+        """Lark's contextual lexer: each token as the current parser state sees it."""
+        pos, line, line_start = 0, 1, 0
+        while pos < len(text):
+            m, accepted = self._match(text, pos, states[-1])
+            if m is None:
+                allowed = set(accepted - self.ignore) or {"<END-OF-FILE>"}
+                whole = self.everything.match(text, pos)
+                if whole is None or whole.lastgroup in self.ignore:
+                    raise UnexpectedCharacters(pos, allowed)
+                raise UnexpectedToken(Token(whole.lastgroup, whole.group(), pos, line,
+                                            pos - line_start + 1), allowed)
+            value, kind = m.group(), m.lastgroup
+            token = Token(kind, value, pos, line, pos - line_start + 1)
+            newlines = value.count("\n")
+            if newlines:
+                line += newlines
+                line_start = pos + value.rindex("\n") + 1
+            pos += len(value)
+            if kind not in self.ignore:
+                yield token
+
+    def parse(self, text: str):
+        states, values = [self.start], []
+        token = None
+        for token in self.tokens(text, states):
+            self._feed(token, states, values)
+        end = Token("$END", "", token.pos, token.line, token.column) if token is not None \
+            else Token("$END", "", 0, 1, 1)
+        return self._feed(end, states, values)
+
+    def _feed(self, token: Token, states: list, values: list):
+        table = self.states
+        while True:
+            action = table[states[-1]].get(token.type)
+            if action is None:
+                expected = {s for s in table[states[-1]] if s.isupper()}
+                raise UnexpectedToken(token, expected)
+            if action >= SHIFT_LIMIT:
+                states.append(action)
+                values.append(token)
+                return None
+            origin, length, callback, expand_single, inlined = self.rules[~action]
+            if length:
+                children = values[-length:]
+                del states[-length:], values[-length:]
+            else:
+                children = []
+            if inlined:
+                children = _splice(children, inlined)
+            if expand_single and len(children) == 1:
+                value = children[0]
+            elif callback is not None:
+                value = callback(children)
+            else:      # an inlined rule: its children, for its parent
+                value = children
+            goto = table[states[-1]][origin]
+            states.append(goto)
+            values.append(value)
+            if token.type == "$END" and goto == self.end:
+                return value
+
+
+def _splice(children: list, inlined: tuple) -> list:
+    """The children with those of inlined rules put in their place. A list in first place is
+    extended where it is (a left-recursive `(...)*` grows one list: linear, not quadratic)."""
+    out = children[0] if inlined[0] == 0 else [children[0]]
+    for i in range(1, len(children)):
+        if i in inlined:
+            out.extend(children[i])
+        else:
+            out.append(children[i])
+    return out
+
+
+def _inlined(symbol: str) -> bool:
+    """Rules named _x (Lark's own for `(...)*` among them) give their children to the rule
+    that uses them."""
+    return symbol.startswith("_")
+
+
+def tables_from_grammar(grammar_text: str) -> dict:
+    """The tables of this driver, built by Lark from the grammar (Lark is needed here only:
+    by `grammar/generate.py`, and when the shipped tables are stale)."""
+    from lark import Lark
+
+    lark = Lark(grammar_text, parser="lalr", lexer="contextual", maybe_placeholders=False)
+    lexer = lark.parser.lexer
+    root = lexer.root_lexer
+    # Lark's tree building as this driver does it: no token filtered out, no keyword split
+    # off a regular expression. A grammar that needs more needs more here.
+    for rule in lark.rules:
+        assert not any(s.is_term and s.filter_out for s in rule.expansion) or \
+            rule.options.keep_all_tokens, f"{rule}: anonymous tokens are not supported"
+    assert root.scanner and not root.callback, \
+        "terminals matched inside other terminals (keywords) are not supported"
+    table = lark.parser.parser.parser.parse_table
+    number = {rule: i for i, rule in enumerate(lark.rules)}
+    states = {}
+    for state, actions in table.states.items():
+        states[state] = {str(symbol): arg if action.name == "Shift" else ~number[arg]
+                         for symbol, (action, arg) in actions.items()}
+    assert sorted(states) == list(range(len(states)))
+    start, = table.start_states.values()
+    end, = table.end_states.values()
+    return {
+        "TERMINALS": [(str(t.name), t.pattern.to_regexp()) for t in root.terminals],
+        "IGNORE": sorted(str(name) for name in lark.lexer_conf.ignore),
+        "RULES": [(str(r.origin.name), len(r.expansion), r.alias and str(r.alias),
+                   bool(r.options.expand1) and not r.alias,
+                   tuple(i for i, s in enumerate(r.expansion) if _inlined(s.name)))
+                  for r in lark.rules],
+        "STATES": [states[s] for s in range(len(states))],
+        "START": start,
+        "END": end,
+    }
