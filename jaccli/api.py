@@ -7,7 +7,6 @@ serializer only ever see a `Result`. NumPy is imported only when there are value
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from . import sizes
 from .algebra import Algebra
@@ -29,31 +28,34 @@ MAX_WORK = 2 * 10 ** 6
 MAX_EXPRESSION_CHARS = 10 ** 5
 
 
-@dataclass
 class JacobianResult:
-    wrt: str
-    jacobian: Jacobian          # in the chosen layout
-    value: object = None        # evaluate.DiagonalValue | DenseValue | None
-    # For a scalar f and one matrix W: ∂f/∂W with W's own shape (None otherwise, or when
-    # the Jacobian has no matrix form), as deep-learning code uses it.
-    gradient: Expr | None = None
-    gradient_shape: tuple | None = None
-    check: dict | None = None   # --check: {ok, max_abs_error, points} (check.py)
-    steps: list | None = None   # --steps: the derivation rule by rule (steps.py)
+    """One Jacobian (or Hessian) of a result, filled in as the run goes."""
+
+    def __init__(self, wrt: str, jacobian: Jacobian):
+        self.wrt = wrt
+        self.jacobian = jacobian    # in the chosen layout
+        self.value = None           # evaluate.DiagonalValue | DenseValue | None
+        # For a scalar f and one matrix W: ∂f/∂W with W's own shape (None otherwise, or when
+        # the Jacobian has no matrix form), as deep-learning code uses it.
+        self.gradient: Expr | None = None
+        self.gradient_shape: tuple | None = None
+        self.check: dict | None = None   # --check: {ok, max_abs_error, points} (check.py)
+        self.steps: list | None = None   # --steps: the derivation rule by rule (steps.py)
 
 
-@dataclass
 class Result:
-    expression: str
-    layout: str
-    tree: Expr
-    output_shape: tuple
-    variables: dict             # name -> shape, in order of first appearance
-    jacobians: list[JacobianResult]
-    warnings: list[str] = field(default_factory=list)
-    values: dict = field(default_factory=dict)
-    output_value: object = None  # f's own value at the given values (ndarray or float)
-    hessians: list[JacobianResult] = field(default_factory=list)    # --hessian (hessian.py)
+    """Everything one expression gives: what JSON and the terminal show."""
+
+    def __init__(self, expression: str, layout: str, tree: Expr, output_shape: tuple,
+                 variables: dict, jacobians: list, warnings: list, values: dict):
+        self.expression, self.layout, self.tree = expression, layout, tree
+        self.output_shape = output_shape
+        self.variables = variables      # name -> shape, in order of first appearance
+        self.jacobians: list[JacobianResult] = jacobians
+        self.warnings: list[str] = warnings
+        self.values = values
+        self.output_value = None        # f's own value at the given values (ndarray or float)
+        self.hessians: list[JacobianResult] = []    # --hessian (hessian.py)
 
 
 def kind_of(shape) -> str:

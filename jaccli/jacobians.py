@@ -12,7 +12,6 @@ properties of the kind, decided by the derivation, never by numbers.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 
 from . import expr as E
 from . import sizes
@@ -23,7 +22,7 @@ from .notation import ASCII, MUL, Style, function_form, show
 # At the top of a closed form, where the Jacobian's shape is stated beside it, the identity
 # and the ones vector are the papers' bare I and 1 (I, z*I, 1ᵀ for sum(x)); inside a larger
 # form they carry their size (eye(3), ones(n)), so that the form reads back.
-TOP = replace(ASCII, name="ascii-top", ones="1", eye="I")
+TOP = ASCII.but(name="ascii-top", ones="1", eye="I")
 
 
 def inner(style: Style) -> Style:

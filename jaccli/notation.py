@@ -6,7 +6,6 @@ depth follows nesting, which the parser bounds.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 
 from . import sizes
@@ -16,19 +15,36 @@ from .expr import Expr
 ADD, MUL, UNARY, POW, POSTFIX, ATOM = 1, 2, 3, 4, 5, 6
 
 
-@dataclass(frozen=True)
 class Style:
-    name: str
-    mul: str = "*"            # element-wise product of two non-scalars
-    scale: str = "*"          # a scalar times something
-    div: str = "/"
-    matmul: str = " @ "
-    dot: str = " · "
-    pow: str = "^"
-    transpose: str = "'"
-    ones: str | None = None   # None: written with its size, ones(n), so that it reads back
-    eye: str | None = None    # None: eye(n)
-    latex: bool = False
+    """How one notation writes each operator. (A plain class: `dataclasses` costs a tenth of
+    a one-shot run to import.)"""
+
+    __slots__ = ("name", "mul", "scale", "div", "matmul", "dot", "pow", "transpose", "ones",
+                 "eye", "latex")
+
+    def __init__(self, name: str, *,
+                 mul: str = "*",            # element-wise product of two non-scalars
+                 scale: str = "*",          # a scalar times something
+                 div: str = "/",
+                 matmul: str = " @ ",
+                 dot: str = " · ",
+                 pow: str = "^",
+                 transpose: str = "'",
+                 ones: str | None = None,   # None: written with its size, ones(n), so it reads back
+                 eye: str | None = None,    # None: eye(n)
+                 latex: bool = False):
+        self.name, self.mul, self.scale, self.div = name, mul, scale, div
+        self.matmul, self.dot, self.pow, self.transpose = matmul, dot, pow, transpose
+        self.ones, self.eye, self.latex = ones, eye, latex
+
+    def but(self, **changes) -> "Style":
+        """This style with some spellings changed."""
+        fields = {k: getattr(self, k) for k in self.__slots__}
+        fields.update(changes)
+        return Style(fields.pop("name"), **fields)
+
+    def __repr__(self):
+        return f"Style({self.name!r})"
 
     @property
     def ascii(self) -> bool:

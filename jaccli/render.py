@@ -20,7 +20,7 @@ with `⋯ ⋮ ⋱`. Colour appears only on a terminal and follows NO_COLOR: Rich
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import namedtuple
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
@@ -184,10 +184,9 @@ def _value_text(value, limit: int = 36) -> str:
 
 # ---------------------------------------------------------------- the matrix
 
-@dataclass(frozen=True)
-class Cell:
-    text: str
-    kind: str            # "num", "sym" or "ell"
+class Cell(namedtuple("Cell", "text kind")):
+    """One entry as drawn: its text and kind ("num", "sym" or "ell")."""
+    __slots__ = ()
 
 
 def pick(size, *, limit: int, head: int, tail: int) -> list:

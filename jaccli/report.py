@@ -4,7 +4,6 @@ path, the JSON one included, so it imports neither Rich nor NumPy.
 """
 from __future__ import annotations
 
-import difflib
 import re
 
 from .errors import JacError
@@ -35,6 +34,7 @@ def nearest(name: str, candidates) -> str | None:
     for c in candidates:
         if c.lower() == name.lower():
             return c
+    import difflib      # only when a name is wrong
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     return close[0] if close else None
 

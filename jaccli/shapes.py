@@ -19,7 +19,7 @@ product), is made again with what the whole expression showed until nothing chan
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 from . import expr as E
 from . import sizes
@@ -72,34 +72,30 @@ class SizeClasses:
         return describe_shape(shown)
 
 
-@dataclass(frozen=True)
-class Known:
+class Known(namedtuple("Known", "dims firm")):
     """A node whose rank is known, with a size variable per dimension; `firm` when its shape
     comes from the expression and may be given to a group (numbers and declared scalars
     broadcast and give nobody their shape)."""
-    dims: tuple
-    firm: bool
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Open:
+class Open(namedtuple("Open", "group")):
     """A node whose shape is that of a group of undeclared names, not yet known."""
-    group: int
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Gift:
+class Gift(namedtuple("Gift", "dims source entry", defaults=(False,))):
     """A shape given to a group by the operand `source` of an element-wise operation, or
     (`entry`) the scalar shape of an entry of the vector literal `source`."""
-    dims: tuple
-    source: Expr
-    entry: bool = False
+    __slots__ = ()
 
 
-@dataclass
 class Group:
-    names: list[str]
-    gifts: list[Gift] = field(default_factory=list)
+    """Names that share one shape, and the shapes given to them."""
+
+    def __init__(self, names: list[str]):
+        self.names = names
+        self.gifts: list[Gift] = []
 
 
 class NameGroups:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from itertools import count
-from typing import Iterator, Union
 
 NAME = re.compile(r"[^\W\d_]\w*")
 # jac's own symbols for lengths nobody declared, in the order it picks them (SPEC.md "Shapes").
@@ -50,7 +49,7 @@ class Sym:
     __repr__ = __str__
 
 
-Size = Union[int, Sym]
+# A size is an int or a Sym (annotations name it `Size`).
 
 
 def symbol(name: str) -> Sym:
