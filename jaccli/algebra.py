@@ -47,13 +47,22 @@ class Algebra:
         self.polys: dict[Expr, dict] = {}
         self.factors: dict[Expr, dict] = {_ONE: {}}
         self.keys: dict[Expr, tuple] = {}
+        self.splits: dict[Expr, tuple] = {}
+        # e -> its canonical form, and every canonical form to itself: a form simplified
+        # once is not worked on again (jacobians.simplified passes over a Jacobian twice).
+        self.done: dict[Expr, Expr] = {}
 
     def simplify(self, e: Expr) -> Expr:
-        with E.deep_recursion():
-            try:
-                return display(self.build(self.poly(e), e.shape), self)
-            except RecursionError:
-                return e
+        out = self.done.get(e)
+        if out is None:
+            with E.deep_recursion():
+                try:
+                    out = display(self.build(self.poly(e), e.shape), self)
+                except RecursionError:
+                    out = e
+            self.done[e] = out
+            self.done.setdefault(out, out)
+        return out
 
     # ------------------------------------------------------------------ keys and terms
     def key(self, e: Expr) -> tuple:
@@ -74,6 +83,13 @@ class Algebra:
     def term(self, factors: dict) -> Expr:
         """The product of {base: exponent} as one canonical expression."""
         factors = {b: x for b, x in factors.items() if x}
+        if len(factors) == 1:           # most terms: one factor, to the first power, or none
+            (b, x), = factors.items()
+            if x == 1 and b.op != "sum":
+                self.factors.setdefault(b, factors)
+                return b
+        elif not factors:
+            return _ONE
         factors = _merge_vec(factors)
         nonscalar = [b for b in factors if b.shape != ()]
         if len(nonscalar) > 1:
@@ -253,10 +269,13 @@ class Algebra:
 
     def split(self, t: Expr) -> tuple[dict, Expr]:
         """t = s·m: its scalar factors s, and the product m of the others."""
-        f = self.factors_of(t)
-        scalars = {b: x for b, x in f.items() if b.shape == ()}
-        rest = {b: x for b, x in f.items() if b.shape != ()}
-        return scalars, self.term(rest)
+        hit = self.splits.get(t)
+        if hit is None:
+            f = self.factors_of(t)
+            scalars = {b: x for b, x in f.items() if b.shape == ()}
+            rest = {b: x for b, x in f.items() if b.shape != ()}
+            hit = self.splits[t] = (scalars, self.term(rest))
+        return hit
 
     def linear(self, p: dict, shape, core_map) -> dict:
         """Σ c·s·m ↦ Σ c·s·core_map(m): a map linear in its argument."""

@@ -130,3 +130,28 @@ def test_reading_an_npy_file_does_not_also_map_it_into_memory(tmp_path):
                        text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert 0.9 < float(p.stdout) < 1.4, p.stdout
+
+
+def test_a_canonical_form_is_not_simplified_again():
+    """jacobians.simplified passes over a Jacobian twice; the second pass over forms that are
+    already canonical does no algebra (counted: expansions into polynomials)."""
+    from jaccli.algebra import Algebra
+    from jaccli.syntax import parse
+    from jaccli.shapes import infer
+
+    typed, _ = infer(parse("(1 - tanh(W @ x)^2) * sigmoid(x) / 3 + x * x"), {}, [])
+    algebra = Algebra()
+    expansions = 0
+    expand = algebra._poly
+
+    def counted(e):
+        nonlocal expansions
+        expansions += 1
+        return expand(e)
+
+    algebra._poly = counted
+    once = algebra.simplify(typed)
+    first = expansions
+    assert first > 0
+    assert algebra.simplify(once) is once and algebra.simplify(typed) is once
+    assert expansions == first
