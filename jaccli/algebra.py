@@ -147,8 +147,7 @@ class Algebra:
         if op == "neg":
             return {t: -c for t, c in self.poly(e.args[0]).items()}
         if op == "mul":
-            a, b = e.args
-            return self.product(self.poly(a), a.shape, self.poly(b), b.shape)
+            return self.product_chain(e)
         if op == "div":
             a, b = e.args
             return self.product(self.poly(a), a.shape, self.inverse(self.poly(b), b.shape), b.shape)
@@ -196,6 +195,42 @@ class Algebra:
                 key = self.plain(times(ft, self.factors_of(u)))
                 out[key] = out.get(key, 0) + c * d
         return {t: c for t, c in out.items() if c}
+
+    def product_chain(self, e: Expr) -> dict:
+        """poly of a product a*b*c*... however it nests: as `product` operand by operand, left
+        to right, but one-term operands are multiplied into one running set of factors, made
+        a term only when a sum comes or at the end. The chain rule's products are long chains
+        of one-term factors; a term per partial product made them quadratic in their length."""
+        operands, stack = [], [e]
+        while stack:                                # the operands, left to right
+            node = stack.pop()
+            if node.op == "mul" and (node is e or node not in self.polys):
+                stack.extend(reversed(node.args))
+            else:
+                operands.append(node)
+        first = operands[0]
+        p, shape = self.poly(first), first.shape    # the product so far, apart from ...
+        c, f = Fraction(1), None                    # ... c·f: one-term operands not yet in
+        for operand in operands[1:]:
+            q = self.poly(operand)
+            if len(q) == 1 and len(p) <= 1:
+                if f is None:                       # p itself is a one-term poly: start
+                    if not p:
+                        return {}
+                    (t, c), = p.items()
+                    f = dict(self.factors_of(t))
+                (t, d), = q.items()
+                c *= d
+                for b, x in self.factors_of(t).items():
+                    f[b] = f.get(b, 0) + x
+            else:
+                if f is not None:
+                    p, f = ({self.plain(f): c} if c else {}), None
+                p = self.product(p, shape, q, operand.shape)
+            shape = shape or operand.shape
+        if f is not None:
+            p = {self.plain(f): c} if c else {}
+        return p
 
     def plain(self, factors: dict) -> Expr:
         """The term of `factors`, a vector of ones counted as the number 1 (it broadcasts)."""
