@@ -201,8 +201,9 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
         # a·(b·c) = a·b·c and a·(b/c) = a·b/c: no parentheses needed on the right.
         right = MUL if b.op in ("mul", "div") and symbol.strip() else (UNARY + 1 if symbol.strip() else POW)
         if not scalar and not s.ascii:       # a ⊙ (B c): ⊙ and a product never mix bare
-            return (_operand(a, s, MUL, beside_hadamard=True) + symbol +
-                    _operand(b, s, right, beside_hadamard=True)), MUL
+            # ⊙ is associative: a ⊙ b ⊙ c needs no parentheses
+            return (_hadamard_operand(a, s, MUL) + symbol +
+                    _hadamard_operand(b, s, right)), MUL
         return show(a, s, MUL) + symbol + show(b, s, right), MUL
     if op == "div":
         a, b = e.args
@@ -266,6 +267,12 @@ def _operand(e: Expr, s: Style, context: int, *, beside_hadamard: bool = False) 
         text = show(e, s)
         return (r"\left(" + text + r"\right)") if s.latex else f"({text})"
     return show(e, s, context)
+
+
+def _hadamard_operand(e: Expr, s: Style, context: int) -> str:
+    if e.op == "mul" and all(a.shape != () for a in e.args):
+        return show(e, s, context)
+    return _operand(e, s, context, beside_hadamard=True)
 
 
 def ascii_form(e: Expr) -> str:
