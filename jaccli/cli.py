@@ -41,7 +41,8 @@ the operators they use eye(n) (identity), ones(n) (vector of ones), zeros(m, n),
 step(v) (1 where v > 0), sign(v), kron(A, B), vec(A) (the entries row by row),
 commutation(m, n) (the permutation with vec(Aᵀ) = commutation(m, n)·vec(A)), and u @ v'
 (an outer product); a whole form that is just the identity or ones is written I, z*I, 1,
-1'. Numbers are exact (2/3). On a terminal and in LaTeX they read as in the papers, vectors
+1'. A very long form names its repeats: f(u2) where u1 = g(x), u2 = h(u1) (you may write
+that too: jac "max(0, u) where u = w@x + b" --wrt w). Numbers are exact (2/3). On a terminal and in LaTeX they read as in the papers, vectors
 as columns: xᵀ, A y, 𝟏, I, ⊙ (element-wise product), ⊗; jac reads ᵀ ⊙ ⊘ − as ' * / -.
 
 \b

@@ -416,6 +416,26 @@ def _powers(t: Expr, sign, out: dict) -> None:
         out[t] = out.get(t, 0) + sign
 
 
+# Products of more factors than this are not collected as they are built (algebra.py
+# collects every closed form anyway): the chain rule multiplies one factor at a time, and
+# collecting each partial product made a chain's derivative quadratic in its length.
+LONG_PRODUCT = 32
+
+
+def _long(t: Expr, other: Expr) -> bool:
+    """Whether t and other together have more than LONG_PRODUCT factors (counted only so far)."""
+    count, stack = 0, [t, other]
+    while stack:
+        node = stack.pop()
+        if node.op in ("mul", "div") or (node.op == "pow" and is_number(node.args[1])):
+            stack.extend(node.args[:1] if node.op == "pow" else node.args)
+        else:
+            count += 1
+            if count > LONG_PRODUCT:
+                return True
+    return False
+
+
 def _product(u: Expr, v: Expr) -> Expr:
     """u·v for coefficient-free u, v; repeated bases merge their exponents (x·x = x^2,
     x/x^2 = 1/x), otherwise the factors keep the order they came in."""
@@ -423,6 +443,8 @@ def _product(u: Expr, v: Expr) -> Expr:
         return v
     if is_one(v):
         return u
+    if _long(u, v):
+        return typed("mul", (u, v))
     powers: dict = {}
     _powers(u, 1, powers)
     _powers(v, 1, powers)
@@ -468,6 +490,8 @@ def _quotient(u: Expr, v: Expr) -> Expr:
         return u
     if u == v:
         return ONE
+    if _long(u, v):
+        return typed("div", (u, v))
     powers: dict = {}
     _powers(u, 1, powers)
     _powers(v, -1, powers)

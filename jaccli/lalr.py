@@ -9,8 +9,10 @@ and syntax errors are Lark's own (tests/test_grammar_tables.py compares them on 
 inputs):
 
 - Lexing: at each position the terminals the parser state accepts (and the ignored ones) are
-  tried in Lark's order, the first that matches wins. One regular expression of all terminals
-  is tried first; its match is the state's whenever the state accepts it.
+  tried in Lark's order, the first that matches wins. A keyword the state accepts beside a
+  terminal that also matches it (`where` beside NAME) is that terminal's match retyped when
+  the text is exactly the keyword; where the state does not accept the keyword, `where` is a
+  name like any other.
 - Reducing: a rule's children go to the callback named after its alias or its rule; a `?rule`
   with one child passes the child up.
 - Errors: `UnexpectedCharacters` (no terminal matches) and `UnexpectedToken` (a terminal the
@@ -60,6 +62,7 @@ class Parser:
         self.terminals = dict(tables.TERMINALS)
         self.order = [name for name, _ in tables.TERMINALS]
         self.ignore = frozenset(tables.IGNORE)
+        self.keywords = tables.KEYWORDS
         self.rules = []
         for origin, length, alias, expand_single, inlined in tables.RULES:
             name = alias or origin
@@ -67,41 +70,59 @@ class Parser:
             if callback is None and not _inlined(name) and not (expand_single and length == 1):
                 raise TypeError(f"{type(callbacks).__name__} has no method for the rule {name}")
             self.rules.append((origin, length, callback, expand_single, inlined))
-        self.everything = self._scanner(self.order)
-        self.scanners: dict[frozenset, re.Pattern] = {}
+        self.lexers: dict[frozenset, tuple] = {}
+        self.by_state: dict[int, tuple] = {}
+        self.everything = self._lexer(frozenset(self.order))
 
-    def _scanner(self, names) -> re.Pattern:
-        return re.compile("|".join(f"(?P<{n}>{self.terminals[n]})" for n in names))
+    def _lexer(self, names: frozenset) -> tuple:
+        """(scanner, keywords, the terminal names) of Lark's basic lexer for these terminals:
+        a keyword that another terminal matches whole is found through that terminal."""
+        hit = self.lexers.get(names)
+        if hit is None:
+            keywords: dict[str, dict] = {}
+            inside = set()
+            for terminal, keyword, text, embedded in self.keywords:
+                if terminal in names and keyword in names:
+                    keywords.setdefault(terminal, {})[text] = keyword
+                    if embedded:
+                        inside.add(keyword)
+            ordered = [n for n in self.order if n in names and n not in inside]
+            scanner = re.compile("|".join(f"(?P<{n}>{self.terminals[n]})" for n in ordered))
+            hit = self.lexers[names] = (scanner, keywords, names)
+        return hit
 
-    def _accepted(self, state: int) -> frozenset:
-        """The terminals the lexer tries in `state`: those it can act on, and the ignored."""
-        return frozenset(s for s in self.states[state] if s in self.terminals) | self.ignore
+    def _state_lexer(self, state: int) -> tuple:
+        """The lexer of a parser state: the terminals it can act on, and the ignored ones."""
+        hit = self.by_state.get(state)
+        if hit is None:
+            names = frozenset(s for s in self.states[state] if s in self.terminals)
+            hit = self.by_state[state] = self._lexer(names | self.ignore)
+        return hit
 
-    def _match(self, text: str, pos: int, state: int):
-        m = self.everything.match(text, pos)
-        accepted = None
-        if m is None or m.lastgroup not in self.ignore and m.lastgroup not in self.states[state]:
-            accepted = self._accepted(state)
-            scanner = self.scanners.get(accepted)
-            if scanner is None:
-                scanner = self._scanner([n for n in self.order if n in accepted])
-                self.scanners[accepted] = scanner
-            m = scanner.match(text, pos)
-        return m, accepted
+    @staticmethod
+    def _scan(lexer: tuple, text: str, pos: int):
+        """(text, terminal) of the lexer's match at pos, or None."""
+        scanner, keywords, _ = lexer
+        m = scanner.match(text, pos)
+        if m is None:
+            return None
+        value, kind = m.group(), m.lastgroup
+        return value, keywords.get(kind, {}).get(value, kind)
 
     def tokens(self, text: str, states: list):
         """Lark's contextual lexer: each token as the current parser state sees it."""
         pos, line, line_start = 0, 1, 0
         while pos < len(text):
-            m, accepted = self._match(text, pos, states[-1])
-            if m is None:
-                allowed = set(accepted - self.ignore) or {"<END-OF-FILE>"}
-                whole = self.everything.match(text, pos)
-                if whole is None or whole.lastgroup in self.ignore:
+            lexer = self._state_lexer(states[-1])
+            match = self._scan(lexer, text, pos)
+            if match is None:
+                allowed = set(lexer[2] - self.ignore) or {"<END-OF-FILE>"}
+                whole = self._scan(self.everything, text, pos)
+                if whole is None or whole[1] in self.ignore:
                     raise UnexpectedCharacters(pos, allowed)
-                raise UnexpectedToken(Token(whole.lastgroup, whole.group(), pos, line,
+                raise UnexpectedToken(Token(whole[1], whole[0], pos, line,
                                             pos - line_start + 1), allowed)
-            value, kind = m.group(), m.lastgroup
+            value, kind = match
             token = Token(kind, value, pos, line, pos - line_start + 1)
             newlines = value.count("\n")
             if newlines:
@@ -178,13 +199,23 @@ def tables_from_grammar(grammar_text: str) -> dict:
     lark = Lark(grammar_text, parser="lalr", lexer="contextual", maybe_placeholders=False)
     lexer = lark.parser.lexer
     root = lexer.root_lexer
-    # Lark's tree building as this driver does it: no token filtered out, no keyword split
-    # off a regular expression. A grammar that needs more needs more here.
+    # Lark's tree building as this driver does it: no token filtered out (a grammar that
+    # needs that needs more here), no user callbacks on terminals.
+    assert not lark.lexer_conf.callbacks
     for rule in lark.rules:
         assert not any(s.is_term and s.filter_out for s in rule.expansion) or \
             rule.options.keep_all_tokens, f"{rule}: anonymous tokens are not supported"
-    assert root.scanner and not root.callback, \
-        "terminals matched inside other terminals (keywords) are not supported"
+    keywords = []     # Lark's lexer finds a string another terminal matches through that one
+    for regex in root.terminals:
+        if regex.pattern.type != "re":
+            continue
+        for string in root.terminals:
+            text = string.pattern.value
+            if string.pattern.type == "str" and string.priority == regex.priority:
+                m = re.match(regex.pattern.to_regexp(), text)
+                if m is not None and m.group(0) == text:
+                    keywords.append((str(regex.name), str(string.name), text,
+                                     string.pattern.flags <= regex.pattern.flags))
     table = lark.parser.parser.parser.parse_table
     number = {rule: i for i, rule in enumerate(lark.rules)}
     states = {}
@@ -197,6 +228,7 @@ def tables_from_grammar(grammar_text: str) -> dict:
     return {
         "TERMINALS": [(str(t.name), t.pattern.to_regexp()) for t in root.terminals],
         "IGNORE": sorted(str(name) for name in lark.lexer_conf.ignore),
+        "KEYWORDS": keywords,
         "RULES": [(str(r.origin.name), len(r.expansion), r.alias and str(r.alias),
                    bool(r.options.expand1) and not r.alias,
                    tuple(i for i, s in enumerate(r.expansion) if _inlined(s.name)))

@@ -7,7 +7,9 @@ subexpressions a form would print more than once, innermost first, and gives eac
     diag(cos(u₂) ⊙ cos(u₁) ⊙ cos(x))   where u₁ = sin(x), u₂ = sin(u₁)
 
 so the printed size stays linear in the input. The names are for reading (the terminal, and
-JSON's `where`); `symbolic` itself stays the whole form, so that it reads back in.
+JSON's `named` and `where`). JSON's `symbolic` and `latex` stay the whole form unless that
+would be very long (`LONG_SYMBOLIC` nodes written out): then they too name the repeats, in
+the input language's own `where`, with ASCII names (u1, u2), and still read back in.
 """
 from __future__ import annotations
 
@@ -17,15 +19,55 @@ from .expr import Expr
 LONG_FORM = 40
 # A repeated subexpression is named when it has at least this many nodes.
 SMALLEST_NAMED = 4
+# JSON's symbolic and latex name repeats (with `where`) past this many nodes written out.
+LONG_SYMBOLIC = 1000
 
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
-def name_repeats(forms: list[Expr], *, prefix: str = "u", taken=()) -> tuple[dict, list]:
+def name_repeats(forms: list[Expr], *, prefix: str = "u", taken=(),
+                 subscripts: bool = True) -> tuple[dict, list]:
     """({subexpression: its name as a variable node}, [(name, definition with earlier names)]),
-    empty when the forms are short or repeat nothing worth a name."""
+    empty when the forms are short or repeat nothing worth a name. Names are u₁, u₂, … or,
+    without `subscripts`, u1, u2, … (ASCII, for the input language)."""
+    size, order = _sizes(forms)
+    if sum(size[f] for f in forms) <= LONG_FORM:
+        return {}, []
+    count: dict[Expr, int] = {node: 0 for node in order}
+    for root in forms:
+        count[root] += 1
+    for node in reversed(order):              # parents before children
+        for a in node.args:
+            count[a] += count[node]
+    names: dict[Expr, Expr] = {}
+    definitions: list = []
+    taken = set(taken)
+    digits = _SUBSCRIPT if subscripts else {}
+    k = 0
+    for node in order:                        # innermost first, so definitions build up
+        if count[node] < 2 or size[node] < SMALLEST_NAMED or node.op in ("var", "num"):
+            continue
+        k += 1
+        name = f"{prefix}{k}".translate(digits)
+        while name in taken:
+            k += 1
+            name = f"{prefix}{k}".translate(digits)
+        definitions.append((name, substitute(node, names, top=False)))
+        names[node] = Expr("var", (), name, node.shape)
+    return names, definitions
+
+
+def written_out(forms: list[Expr]) -> int:
+    """How many nodes the forms have written out in full (shared subexpressions counted each
+    time they appear), found without writing them."""
+    size, _ = _sizes(forms)
+    return sum(size[f] for f in forms)
+
+
+def _sizes(forms: list[Expr]) -> tuple[dict, list]:
+    """({node: its size written out}, the nodes, children before parents)."""
     size: dict[Expr, int] = {}
-    order: list[Expr] = []                     # children before parents
+    order: list[Expr] = []
     for root in forms:
         stack = [(root, False)]
         while stack:
@@ -38,29 +80,7 @@ def name_repeats(forms: list[Expr], *, prefix: str = "u", taken=()) -> tuple[dic
             else:
                 stack.append((node, True))
                 stack.extend((a, False) for a in node.args if a not in size)
-    if sum(size[f] for f in forms) <= LONG_FORM:
-        return {}, []
-    count: dict[Expr, int] = {node: 0 for node in order}
-    for root in forms:
-        count[root] += 1
-    for node in reversed(order):              # parents before children
-        for a in node.args:
-            count[a] += count[node]
-    names: dict[Expr, Expr] = {}
-    definitions: list = []
-    taken = set(taken)
-    k = 0
-    for node in order:                        # innermost first, so definitions build up
-        if count[node] < 2 or size[node] < SMALLEST_NAMED or node.op in ("var", "num"):
-            continue
-        k += 1
-        name = f"{prefix}{k}".translate(_SUBSCRIPT)
-        while name in taken:
-            k += 1
-            name = f"{prefix}{k}".translate(_SUBSCRIPT)
-        definitions.append((name, substitute(node, names, top=False)))
-        names[node] = Expr("var", (), name, node.shape)
-    return names, definitions
+    return size, order
 
 
 def substitute(e: Expr, names: dict, *, top: bool = True) -> Expr:
@@ -82,14 +102,21 @@ def substitute(e: Expr, names: dict, *, top: bool = True) -> Expr:
     return Expr(e.op, tuple(walk(a) for a in e.args), e.value, e.shape) if e.args else e
 
 
-def shortened(j, taken=()):
-    """A Jacobian with its repeats named: (the named Jacobian, [(name, definition)]), or
-    (j, []) when its form is short."""
+def payloads(j) -> list[Expr]:
+    """The closed forms a Jacobian is made of."""
     from .jacobians import map_payloads
 
     forms: list[Expr] = []
     map_payloads(j, lambda e: forms.append(e) or e)
-    names, definitions = name_repeats(forms, taken=taken)
+    return forms
+
+
+def shortened(j, taken=(), *, subscripts: bool = True):
+    """A Jacobian with its repeats named: (the named Jacobian, [(name, definition)]), or
+    (j, []) when its form is short."""
+    from .jacobians import map_payloads
+
+    names, definitions = name_repeats(payloads(j), taken=taken, subscripts=subscripts)
     if not names:
         return j, []
     return map_payloads(j, lambda e: substitute(e, names)), definitions

@@ -9,7 +9,8 @@ from . import sizes
 from .api import MAX_LISTED, Result, kind_of, output_kind
 from .errors import JacError
 from .expr import deep_recursion
-from .naming import shortened
+from .expr import Expr
+from .naming import LONG_SYMBOLIC, payloads, shortened, written_out
 from .notation import ascii_form, latex_form
 
 
@@ -39,11 +40,12 @@ def _listed(a) -> list:
 
 def jacobian_entry(jr, result: Result) -> dict:
     j = jr.jacobian
+    symbolic, latex = _closed_form(j, result.variables)
     entry = {
         "wrt": jr.wrt,
         "shape": [sizes.to_json(j.rows), sizes.to_json(j.cols)],
-        "symbolic": j.form(),
-        "latex": _latex(j),
+        "symbolic": symbolic,
+        "latex": latex,
         "structure": j.structure,
         "kind": j.kind,
         "diagonal": bool(j.diagonal),
@@ -78,6 +80,22 @@ def jacobian_entry(jr, result: Result) -> dict:
     if jr.steps is not None:
         entry["steps"] = [dict(step) for step in jr.steps]
     return entry
+
+
+def _closed_form(j, variables) -> tuple[str, str]:
+    """(symbolic, latex): the whole form or, when that would be very long, the form with
+    its repeats named in the input language's `where` (linear in size, and read back the same)."""
+    if written_out(payloads(j)) > LONG_SYMBOLIC:
+        named, definitions = shortened(j, taken=variables, subscripts=False)
+        typeset, typeset_definitions = shortened(j, taken=variables)      # u₁: u_{1}
+        if definitions:
+            symbolic = named.form() + " where " + ", ".join(
+                f"{name} = {ascii_form(d)}" for name, d in definitions)
+            latex = _latex(typeset) + r" \quad \text{where } " + r",\ ".join(
+                f"{latex_form(Expr('var', (), name, d.shape))} = {latex_form(d)}"
+                for name, d in typeset_definitions)
+            return symbolic, latex
+    return j.form(), _latex(j)
 
 
 def _gradient(jr) -> dict:

@@ -18,13 +18,16 @@ from .expr import ARITY, BLOCK_FUNCTIONS, FUNCTIONS, SIZED, Expr
 MAX_NUMBER_DIGITS = 400
 # Deeper nesting than this is refused: everything after parsing walks the tree recursively.
 MAX_DEPTH = 250
+# Names given with `where` are shared, not copied, but much of jac walks the form written
+# out: written out, it may have at most this many nodes (a 10^5-character line has fewer).
+MAX_WRITTEN_OUT = 10 ** 5
 
 _OPS = {"*": "mul", "/": "div", "@": "matmul", "·": "dot", "⊙": "mul", "⊘": "div"}
 _WORDS = {
     "NAME": "an operand", "NUMBER": "an operand", "LPAR": "an operand", "LSQB": "an operand",
     "MINUS": "an operand", "RPAR": "')'", "RSQB": "']'", "COMMA": "','",
     "PLUS": "an operator", "MULOP": "an operator", "POW": "an operator", "QUOTE": "an operator",
-    "$END": "the end of the expression",
+    "$END": "the end of the expression", "WHERE": "'where'", "EQUALS": "'='",
 }
 
 _parser = None
@@ -134,6 +137,33 @@ class ToExpr:
     def transpose(self, c):
         return Expr("transpose", (c[0],), column=c[1].column)
 
+    def binding(self, c):
+        name = str(c[0])
+        if name in FUNCTIONS:
+            raise NameProblem(f"'{name}' is a function and cannot be given as a name",
+                              column=c[0].column)
+        return _Binding(name, c[2], c[0].column)
+
+    def where(self, c):
+        """body where u1 = e1, u2 = e2: each name replaced by its expression (with the names
+        before it replaced too), shared rather than copied."""
+        body, bindings = c[0], [b for b in c[2:] if isinstance(b, _Binding)]
+        names = [b.name for b in bindings]
+        given: dict[str, Expr] = {}
+        for i, b in enumerate(bindings):
+            if b.name in given:
+                raise SyntaxProblem(f"{b.name} is given twice after 'where'", column=b.column)
+            later = set(names[i:]) & set(b.expr.variables())
+            if later:
+                raise SyntaxProblem(
+                    f"the expression given for {b.name} uses {sorted(later)[0]}, which is not "
+                    "given before it", column=b.column,
+                    hint="give each name after the names it uses: u1 = sin(x), u2 = cos(u1)")
+            given[b.name] = _replaced(b.expr, given)
+        out = _replaced(body, given)
+        _check_written_out(out)
+        return out
+
 def parser():
     """The parser, from the tables shipped in the package (grammar/generate.py); from the
     grammar itself, with Lark, if it was edited since they were generated."""
@@ -181,6 +211,54 @@ def parse(text: str) -> Expr:
         raise _token_problem(text, e) from None
     _check_depth(tree)
     return _sizes_as_numbers(tree)
+
+
+class _Binding:
+    """`name = expr` after `where`."""
+
+    def __init__(self, name: str, expr: Expr, column: int):
+        self.name, self.expr, self.column = name, expr, column
+
+
+def _replaced(e: Expr, given: dict) -> Expr:
+    """e with every variable named in `given` replaced by its expression (each node once)."""
+    memo: dict[int, Expr] = {}
+    stack = [e]
+    while stack:                                # children before parents, without recursion
+        node = stack[-1]
+        pending = [a for a in node.args if id(a) not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        if node.op == "var" and node.value in given:
+            memo[id(node)] = given[node.value]
+        elif node.args:
+            args = tuple(memo[id(a)] for a in node.args)
+            same = all(x is y for x, y in zip(args, node.args))
+            memo[id(node)] = node if same else Expr(node.op, args, node.value,
+                                                    column=node.column)
+        else:
+            memo[id(node)] = node
+    return memo[id(e)]
+
+
+def _check_written_out(root: Expr) -> None:
+    """Refuse a form whose names, written out, would make it larger than jac takes."""
+    nodes: dict[int, int] = {}
+    stack = [root]
+    while stack:
+        node = stack[-1]
+        pending = [a for a in node.args if id(a) not in nodes]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        nodes[id(node)] = 1 + sum(nodes[id(a)] for a in node.args)
+    if nodes[id(root)] > MAX_WRITTEN_OUT:
+        raise Unsupported(f"written out, the expression has {nodes[id(root)]} nodes; jac takes "
+                          f"at most {MAX_WRITTEN_OUT}", column=root.column,
+                          hint="name fewer repeated parts, or split the expression")
 
 
 def _size_of(e: Expr):
@@ -248,6 +326,11 @@ def _previous_token(text: str, column: int) -> str | None:
         return None
     if before.endswith("**"):
         return "**"
+    if before[-1].isalnum() or before[-1] == "_":      # a whole name or number: 'abc', '2.5'
+        start = len(before)
+        while start > 0 and (before[start - 1].isalnum() or before[start - 1] in "_."):
+            start -= 1
+        return before[start:]
     return before[-1]
 
 
@@ -270,6 +353,11 @@ def _token_problem(text: str, e) -> SyntaxProblem:
         raw -= {"MINUS", "LPAR"}  # after an operand these are an operator and a call
         if "MINUS" in e.expected:
             raw.add("PLUS")
+    if raw == {"NAME"}:          # after 'where' or ',' in its list: the name to give
+        return SyntaxProblem("expected a name to give, as in 'where u = w @ x'" +
+                             (", but the expression ended" if ended else f", found '{e.token}'"),
+                             column=column)
+    raw.discard("WHERE")         # an operand may always be followed by 'where': not news
     expected = {_WORDS.get(t, t) for t in raw}
     if not ended and str(e.token) in ")]" and not _open_bracket(text, column):
         return SyntaxProblem(f"unmatched '{e.token}'", column=column,
@@ -282,7 +370,8 @@ def _token_problem(text: str, e) -> SyntaxProblem:
         closer = None
     if not opened:
         expected.discard("','")
-    order = ["an operand", "an operator", "')'", "']'", "','", "the end of the expression"]
+    order = ["an operand", "an operator", "')'", "']'", "','", "'where'", "'='",
+             "the end of the expression"]
     words = " or ".join(sorted(expected, key=lambda w: order.index(w) if w in order else 99))
     prev = _previous_token(text, column)
     message = f"expected {words}" if words else "unexpected input"
@@ -290,6 +379,8 @@ def _token_problem(text: str, e) -> SyntaxProblem:
         message += f" after '{prev}'"
     message += ", but the expression ended" if ended else f", found '{e.token}'"
     hint = f"the '{opened[0]}' at column {opened[1]} is not closed" if closer and ended else None
+    if not ended and e.token.type == "EQUALS":
+        hint = _explain_character("=")
     return SyntaxProblem(message, column=column, hint=hint)
 
 

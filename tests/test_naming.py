@@ -1,5 +1,7 @@
 """Long closed forms name what they repeat (u₁ = …, as the article does), so the printed
-size grows with the input, not with its square; `symbolic` stays whole and reads back."""
+size grows with the input, not with its square. `symbolic` stays whole unless written out it
+would pass LONG_SYMBOLIC nodes; then it names its repeats with the language's `where`, and
+still reads back to the same numbers."""
 from __future__ import annotations
 
 import io
@@ -43,12 +45,30 @@ def test_short_forms_are_left_alone():
 
 @pytest.mark.parametrize("f", ["sin", "tanh", "sigmoid"])
 def test_printed_size_is_linear_in_the_depth_of_a_chain(f):
-    """Written out, the form grows as depth²; named, as depth: ×4 depth, about ×4 text."""
+    """Written out, the form grows as depth²; named, as depth: ×4 depth, about ×4 text, in
+    the terminal and in JSON (past LONG_SYMBOLIC nodes), both symbolic and latex."""
     small, large = (len(terminal(chain(d, f))) for d in (25, 100))
-    whole_small, whole_large = (len(jac_json(chain(d, f), wrt=["x"])["jacobians"][0]["symbolic"])
-                                for d in (25, 100))
-    assert whole_large / whole_small > 10           # the whole form is quadratic ...
-    assert large / small < 5                        # ... what the terminal prints is not
+    assert large / small < 5
+    entries = [jac_json(chain(d, f), wrt=["x"])["jacobians"][0] for d in (60, 240)]
+    for key in ("symbolic", "latex"):
+        assert " where " in entries[0]["symbolic"]
+        assert len(entries[1][key]) / len(entries[0][key]) < 5, key
+
+
+def test_a_long_symbolic_form_reads_back_to_the_same_numbers():
+    x = [0.3, -0.7, 1.1]
+    entry = jac_json(chain(60), wrt=["x"], values={"x": x})["jacobians"][0]
+    assert entry["symbolic"].startswith("diag(") and " where u1 = " in entry["symbolic"]
+    assert r"\text{where } \mathbf{u}_{1} = " in entry["latex"]
+    back = jac_json(entry["symbolic"], values={"x": x})
+    np.testing.assert_allclose(back["output"]["value"], entry["value"], rtol=1e-12)
+    body, _, definitions = entry["symbolic"].partition(" where ")
+    assert len(body) + len(definitions) < 40 * 60     # linear: a few characters a link
+
+
+def test_a_form_just_short_enough_stays_whole():
+    entry = jac_json(chain(30), wrt=["x"])["jacobians"][0]
+    assert " where " not in entry["symbolic"] and "named" in entry
 
 
 def test_the_terminal_says_where():
