@@ -10,7 +10,7 @@ from .api import MAX_LISTED, Result, kind_of, output_kind
 from .errors import JacError
 from .expr import deep_recursion
 from .expr import Expr
-from .naming import LONG_SYMBOLIC, payloads, shortened, written_out
+from .naming import LONG_FORM, LONG_SYMBOLIC, payloads, shortened, written_out
 from .notation import ascii_form, latex_form
 
 
@@ -40,7 +40,8 @@ def _listed(a) -> list:
 
 def jacobian_entry(jr, result: Result) -> dict:
     j = jr.jacobian
-    symbolic, latex = _closed_form(j, result.variables)
+    size = written_out(payloads(j))
+    symbolic, latex = _closed_form(j, result.variables, size)
     entry = {
         "wrt": jr.wrt,
         "shape": [sizes.to_json(j.rows), sizes.to_json(j.cols)],
@@ -50,7 +51,7 @@ def jacobian_entry(jr, result: Result) -> dict:
         "kind": j.kind,
         "diagonal": bool(j.diagonal),
     }
-    named, definitions = shortened(j, taken=result.variables)
+    named, definitions = shortened(j, taken=result.variables) if size > LONG_FORM else (j, [])
     if definitions:       # the form with its repeats named, as the terminal shows it
         entry["named"] = {"symbolic": named.form(), "latex": _latex(named)}
         entry["where"] = {name: {"symbolic": ascii_form(d), "latex": latex_form(d)}
@@ -82,10 +83,11 @@ def jacobian_entry(jr, result: Result) -> dict:
     return entry
 
 
-def _closed_form(j, variables) -> tuple[str, str]:
-    """(symbolic, latex): the whole form or, when that would be very long, the form with
-    its repeats named in the input language's `where` (linear in size, and read back the same)."""
-    if written_out(payloads(j)) > LONG_SYMBOLIC:
+def _closed_form(j, variables, size: int) -> tuple[str, str]:
+    """(symbolic, latex): the whole form or, when written out (`size` nodes) it would be
+    very long, the form with its repeats named in the input language's `where` (linear in
+    size, and read back the same)."""
+    if size > LONG_SYMBOLIC:
         named, definitions = shortened(j, taken=variables, subscripts=False)
         typeset, typeset_definitions = shortened(j, taken=variables)      # u₁: u_{1}
         if definitions:

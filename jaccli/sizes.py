@@ -79,6 +79,10 @@ def add(a: Size, b: Size) -> Size:
 def mul(a: Size, b: Size) -> Size:
     if isinstance(a, int) and isinstance(b, int):
         return a * b
+    if a == 1:          # the size of a vector's shape: 1·n
+        return b
+    if b == 1:
+        return a
     out: dict[tuple[str, ...], int] = {}
     for ma, ca in _terms(a).items():
         for mb, cb in _terms(b).items():
