@@ -220,17 +220,26 @@ class _Binding:
         self.name, self.expr, self.column = name, expr, column
 
 
-def _replaced(e: Expr, given: dict) -> Expr:
-    """e with every variable named in `given` replaced by its expression (each node once)."""
-    memo: dict[int, Expr] = {}
-    stack = [e]
-    while stack:                                # children before parents, without recursion
+def _children_first(root: Expr):
+    """Every node of root once (shared nodes too), each after its operands, without recursion."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
         node = stack[-1]
-        pending = [a for a in node.args if id(a) not in memo]
+        pending = [a for a in node.args if id(a) not in seen]
         if pending:
             stack.extend(pending)
             continue
         stack.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            yield node
+
+
+def _replaced(e: Expr, given: dict) -> Expr:
+    """e with every variable named in `given` replaced by its expression (each node once)."""
+    memo: dict[int, Expr] = {}
+    for node in _children_first(e):
         if node.op == "var" and node.value in given:
             memo[id(node)] = given[node.value]
         elif node.args:
@@ -246,14 +255,7 @@ def _replaced(e: Expr, given: dict) -> Expr:
 def _check_written_out(root: Expr) -> None:
     """Refuse a form whose names, written out, would make it larger than jac takes."""
     nodes: dict[int, int] = {}
-    stack = [root]
-    while stack:
-        node = stack[-1]
-        pending = [a for a in node.args if id(a) not in nodes]
-        if pending:
-            stack.extend(pending)
-            continue
-        stack.pop()
+    for node in _children_first(root):
         nodes[id(node)] = 1 + sum(nodes[id(a)] for a in node.args)
     if nodes[id(root)] > MAX_WRITTEN_OUT:
         raise Unsupported(f"written out, the expression has {nodes[id(root)]} nodes; jac takes "
