@@ -1,7 +1,9 @@
 """Every figure of the performance targets (issue 10) in one run, each as a ratio measured in
 this run, with autograd, SymPy and JAX side by side where they are installed.
 
-usage: python benchmarks/targets.py [ROUNDS]      (default 15; `pip install .[bench]` for peers)
+usage: python benchmarks/targets.py [ROUNDS] [SECTION]
+       ROUNDS: default 15; SECTION: one of one-shot, numbers, growth, batch (default: all);
+       `pip install .[bench]` for peers
 
 Run it with the Python of the environment jac is installed in. One-shot figures are medians
 of paired rounds: every command runs once per round, in turn, and each ratio is the median of
@@ -247,14 +249,25 @@ def machine() -> str:
             f"Python {platform.python_version()}, load average {load:.1f} at the start")
 
 
+SECTIONS = ("one-shot", "numbers", "growth", "batch")
+
+
 def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    chosen = sys.argv[2:] or SECTIONS
+    unknown = [name for name in chosen if name not in SECTIONS]
+    if unknown:
+        sys.exit(f"unknown section {unknown[0]!r}: choose from {', '.join(SECTIONS)}")
     print(machine())
     first, large, linear, many = [], [], [], []
-    one_shot(rounds, first)
-    numbers(rounds, large)     # before growth(), which makes this process large
-    growth(linear)
-    batch(many)
+    if "one-shot" in chosen:
+        one_shot(rounds, first)
+    if "numbers" in chosen:
+        numbers(rounds, large)     # before growth(), which makes this process large
+    if "growth" in chosen:
+        growth(linear)
+    if "batch" in chosen:
+        batch(many)
     rows = first + linear + large + many     # in the order of the issue's table
     print("\n| run | goal | measured |\n| --- | --- | --- |")
     for label, goal, measured in rows:
