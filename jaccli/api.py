@@ -260,6 +260,7 @@ def _evaluate(result: Result, dense_limit: int | None) -> None:
     if not all(n in result.values for n in result.variables):
         dense_limit = None   # some Jacobians have no numbers at all: found while evaluating
     ev = Evaluator(result.values)
+    ev.expect([result.tree], [jr.jacobian for jr in result.jacobians + result.hessians], dense_limit)
     try:
         # f itself: its value is part of the answer, and a domain error is a warning too
         result.output_value = ev(result.tree)

@@ -9,6 +9,12 @@ warning, so a 10⁶-element diagonal costs 10⁶ numbers and a declared 10¹⁸ 
 Non-finite results are reported as warnings naming the subexpression that produced them,
 never as NumPy's RuntimeWarning text. Expressions are evaluated iteratively, so the depth
 of a closed form is not limited by Python's recursion limit.
+
+Told beforehand what it will be asked (`Evaluator.expect`), the evaluator keeps each
+intermediate array only until its last use, and an elementwise operation writes into an
+operand array that nothing later needs: `(1 - s) * s * y` costs one new array, not four,
+so a run takes about the memory of its inputs and answers. Values handed out are never
+written into.
 """
 from __future__ import annotations
 
@@ -91,8 +97,25 @@ class NotListed(TooLarge):
     nothing would use its numbers (no --save): its shape, and no numbers."""
 
 
-def _stable_sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+def _sigmoid(x, out=None):
+    """1 / (1 + exp(-x)), in one array. For x far below 0, exp(-x) overflows to infinity and
+    the result is exactly 0, and it keeps its relative precision where the form with tanh,
+    (1 + tanh(x/2)) / 2, rounds to 0 (x < -37)."""
+    if out is None and np.ndim(x) == 0:
+        return 1.0 / (1.0 + np.exp(-x))
+    out = np.negative(x, out=out)
+    np.exp(out, out=out)
+    np.add(out, 1.0, out=out)
+    return np.divide(1.0, out, out=out)
+
+
+def _all_finite(a) -> bool:
+    """Whether every number of `a` is finite, with no temporary array when it is: a sum is
+    finite exactly when its terms are, unless it overflows (then each is tested)."""
+    with np.errstate(all="ignore"):
+        if np.isfinite(np.add.reduce(a, axis=None)):
+            return True
+    return bool(np.all(np.isfinite(a)))
 
 
 def _logsumexp(x):
@@ -112,19 +135,28 @@ def _softmax(x):
     return e / np.sum(e)
 
 
-_UNARY = {
+def _relu(x, out=None):
+    return np.maximum(x, 0.0, out=out)
+
+
+def _power(a, b, out=None):
+    return np.power(np.asarray(a, float), b, out=out)
+
+
+# Elementwise operations: each may write its result into `out`, an array of its shape.
+_ELEMENTWISE = {
     "neg": np.negative, "sin": np.sin, "cos": np.cos, "tan": np.tan, "exp": np.exp,
-    "log": np.log, "sqrt": np.sqrt, "tanh": np.tanh, "sigmoid": _stable_sigmoid,
-    "relu": lambda x: np.maximum(x, 0.0), "abs": np.abs,
-    "step": lambda x: np.where(np.asarray(x) > 0, 1.0, 0.0), "sign": np.sign,
+    "log": np.log, "sqrt": np.sqrt, "tanh": np.tanh, "sigmoid": _sigmoid, "relu": _relu,
+    "abs": np.abs, "sign": np.sign,
+    "mul": np.multiply, "div": np.divide, "pow": _power, "max": np.maximum, "min": np.minimum,
+}
+_UNARY = {
+    "step": lambda x: np.where(np.asarray(x) > 0, 1.0, 0.0),
     "sum": np.sum, "mean": np.mean, "norm": lambda x: np.sqrt(np.sum(np.square(x))),
     "logsumexp": _logsumexp, "softmax": _softmax,
     "vec": lambda x: np.reshape(x, -1),
 }
-_BINARY = {
-    "mul": np.multiply, "div": np.divide, "pow": lambda a, b: np.power(np.asarray(a, float), b),
-    "max": np.maximum, "min": np.minimum, "dot": np.dot,
-}
+_BINARY = {"dot": np.dot}
 
 
 def to_float(v) -> float:
@@ -151,6 +183,34 @@ def _operands(e: Expr) -> tuple:
     return e.args[0].args if _is_log_softmax(e) else e.args
 
 
+def _planned(j: J.Jacobian, dense_limit: int | None) -> list:
+    """The expressions `Evaluator.jacobian(j, dense_limit)` will ask for, once per asking."""
+    try:
+        rows, cols = _size(j.rows), _size(j.cols)
+    except NotEvaluable:
+        return []
+    if (dense_limit is not None and not j.diagonal and rows * cols > dense_limit) \
+            or max(rows, cols) > MAX_ENTRIES:
+        return []
+    out, stack = [], [j]
+    while stack:
+        j = stack.pop()
+        if isinstance(j, (J.Scaled, J.Scalar)):
+            out.append(j.c)
+        elif isinstance(j, J.Diagonal):
+            out.append(j.d)
+        elif isinstance(j, (J.Row, J.Column)):
+            out.append(j.v)
+        elif isinstance(j, J.Matrix):
+            out.append(j.m)
+        elif isinstance(j, J.Kron):
+            stack += [j.a, j.b]
+        elif isinstance(j, (J.Sum, J.Product, J.Stack)):
+            stack += j.terms if isinstance(j, J.Sum) else \
+                j.factors if isinstance(j, J.Product) else j.blocks
+    return out
+
+
 class Evaluator:
     """Evaluates expressions at given values (name -> ndarray), memoised per node."""
 
@@ -158,47 +218,130 @@ class Evaluator:
         self.values = values
         self.memo: dict[Expr, object] = {}
         self.warnings: list[str] = []
-        self._inputs_finite = all(np.all(np.isfinite(v)) for v in values.values())
+        self._finite: dict[Expr, bool] = {}   # node -> its value has only finite numbers
+        # With a plan (`expect`): node -> uses still to come; a node that is not counted is
+        # kept for good. `_spare`: nodes whose array this evaluator made and nobody else
+        # holds, so that their last user may write into it.
+        self._uses: dict[Expr, int] = {}
+        self._spare: set[Expr] = set()
+        self._inputs_finite = all(_all_finite(v) for v in values.values())
+
+    def expect(self, expressions, jacobians=(), dense_limit: int | None = None) -> None:
+        """Announce every evaluation to come: `expressions` (each asked once), then the
+        Jacobians (`jacobian(j, dense_limit)` for each). Arrays are then released after
+        their last use and reused by elementwise operations. Asking for more than announced
+        is still answered right, by evaluating again what was released."""
+        roots = list(expressions)
+        for j in jacobians:
+            roots.extend(_planned(j, dense_limit))
+        uses = self._uses
+        walked = set(self.memo)
+        for root in roots:
+            uses[root] = uses.get(root, 0) + 1
+        stack = roots
+        while stack:
+            node = stack.pop()
+            if node in walked:
+                continue
+            walked.add(node)
+            for a in _operands(node):
+                uses[a] = uses.get(a, 0) + 1
+                stack.append(a)
 
     def __call__(self, e: Expr):
-        hit = self.memo.get(e)
-        if hit is not None:
-            return hit
-        # Post-order with an explicit stack: closed forms can nest deeper than the input.
-        stack = [(e, False)]
-        with np.errstate(all="ignore"):
-            while stack:
-                node, ready = stack.pop()
-                if node in self.memo:
-                    continue
-                operands = _operands(node)
-                if ready or not operands:
-                    self.memo[node] = self._eval(node, [self.memo[a] for a in operands])
-                else:
-                    stack.append((node, True))
-                    stack.extend((a, False) for a in reversed(operands) if a not in self.memo)
-        return self.memo[e]
+        if e not in self.memo:
+            # Post-order with an explicit stack: closed forms can nest deeper than the input.
+            stack = [(e, False)]
+            with np.errstate(all="ignore"):
+                while stack:
+                    node, ready = stack.pop()
+                    if node in self.memo:
+                        continue
+                    operands = _operands(node)
+                    if ready or not operands:
+                        self._compute(node, operands)
+                    else:
+                        stack.append((node, True))
+                        stack.extend((a, False) for a in reversed(operands) if a not in self.memo)
+        value = self.memo[e]
+        self._spare.discard(e)      # handed out: never written into
+        self._used(e)
+        return value
 
-    def _warn_if_new_nonfinite(self, e: Expr, out, args):
-        if np.all(np.isfinite(out)):
+    def _compute(self, node: Expr, operands) -> None:
+        args = [self.memo[a] for a in operands]
+        into = self._reusable(node, operands, args)
+        out = self._eval(node, args, into)
+        self.memo[node] = out
+        if into is not None and out is into:     # the operand's array is now `node`'s
+            self._spare.difference_update(a for a, arg in zip(operands, args) if arg is into)
+            self._spare.add(node)
+        elif isinstance(out, np.ndarray):
+            if out.base is None and node.op != "var" and not any(out is a for a in args):
+                self._spare.add(node)
+            else:   # an operand's array or a view of it: no operand may be written into now
+                self._spare.difference_update(operands)
+        for a in operands:
+            self._used(a)
+
+    def _reusable(self, node: Expr, operands, args):
+        """An operand array the elementwise `node` may write its result into: one this
+        evaluator made, of the result's shape, that no later step and nobody else needs.
+        A sum of more than two terms writes its first partial sum into one of the first
+        two (a later term is read after that)."""
+        if node.op not in _ELEMENTWISE and node.op != "add":
+            return None
+        several = node.op == "add" and len(operands) > 2
+        shape = None
+        for a, arg in zip(operands[:2] if several else operands, args):
+            if a not in self._spare or self._uses.get(a) != operands.count(a):
+                continue
+            if several and operands.count(a) > 1:
+                continue
+            if shape is None:
+                shape = np.broadcast_shapes(*(np.shape(x) for x in args))
+            if arg.shape == shape and arg.dtype == np.float64:
+                return arg
+        return None
+
+    def _used(self, node: Expr) -> None:
+        """One planned use of `node` is done; after its last, its array is released."""
+        left = self._uses.get(node)
+        if left is None:
             return
-        if all(np.all(np.isfinite(a)) for a in args):
-            nan = bool(np.any(np.isnan(out)))
-            self.warnings.append(f"{ascii_form(e)} gives {'NaN' if nan else 'an infinite value'} "
-                                 f"at these values{_domain_hint(e, nan)}")
+        if left > 1:
+            self._uses[node] = left - 1
+            return
+        del self._uses[node]
+        self.memo.pop(node, None)
+        self._spare.discard(node)
 
-    def _eval(self, e: Expr, args: list):
+    def _warn_if_new_nonfinite(self, e: Expr, out) -> None:
+        """Record whether `out` is finite; a warning when it is not and its operands were."""
+        finite = self._finite[e] = _all_finite(out)
+        if finite or not all(self._finite.get(a, True) for a in _operands(e)):
+            return
+        nan = bool(np.any(np.isnan(out)))
+        self.warnings.append(f"{ascii_form(e)} gives {'NaN' if nan else 'an infinite value'} "
+                             f"at these values{_domain_hint(e, nan)}")
+
+    def _eval(self, e: Expr, args: list, into=None):
+        """The value of `e` from its operands' values; an elementwise result may go `into`
+        an array of its shape."""
         op = e.op
         if op == "num":
             value = to_float(e.value)
-            if not np.isfinite(value):
+            self._finite[e] = bool(np.isfinite(value))
+            if not self._finite[e]:
                 self.warnings.append(f"a number in the expression or its derivative is "
                                      f"{ascii_form(e)} (beyond the floating-point range)")
             return value
         if op == "var":
             if e.value not in self.values:
                 raise NotEvaluable(f"{e.value} has no value")
-            return self.values[e.value]
+            value = self.values[e.value]
+            self._finite[e] = self._inputs_finite or _all_finite(value)
+            return value
         if op == "dim":
             return float(_size(e.value))
         if op in ("ones", "zeros"):
@@ -210,9 +353,14 @@ class Evaluator:
             x = np.asarray(args[0], dtype=float)
             out = x - _logsumexp(x) if e.args[0].op == "softmax" else -np.logaddexp(0.0, -x)
         elif op == "add":
-            out = args[0]
-            for a in args[1:]:
-                out = np.add(out, a)
+            out = np.add(args[0], args[1], out=into) if len(args) > 1 else args[0]
+            for a in args[2:]:
+                if (into is None and isinstance(out, np.ndarray)
+                        and np.broadcast_shapes(out.shape, np.shape(a)) == out.shape):
+                    into = out      # made just now by the first addition
+                out = np.add(out, a, out=into)
+        elif op in _ELEMENTWISE:
+            out = _ELEMENTWISE[op](*args, out=into)
         elif op in _UNARY:
             out = _UNARY[op](args[0])
         elif op in _BINARY:
@@ -255,7 +403,7 @@ class Evaluator:
                 out = out.reshape(e.value)
         else:
             raise AssertionError(op)
-        self._warn_if_new_nonfinite(e, out, args)
+        self._warn_if_new_nonfinite(e, out)
         return out
 
     # -- Jacobians ---------------------------------------------------------------------
@@ -282,7 +430,7 @@ class Evaluator:
                                  f"compute (more than {MAX_ENTRIES} numbers): it has no value")
             return TooLarge(rows, cols)
         numbers = value.d if isinstance(value, DiagonalValue) else value.a
-        if not self.warnings and self._inputs_finite and not np.all(np.isfinite(numbers)):
+        if not self.warnings and self._inputs_finite and not _all_finite(numbers):
             kind = "NaN" if np.any(np.isnan(numbers)) else "infinite values"
             self.warnings.append(f"the Jacobian {_short(j.form())} has {kind} at these values "
                                  "(overflow or a division by zero)")
