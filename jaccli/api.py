@@ -250,12 +250,10 @@ def _declarations(shapes: dict, values: dict) -> dict:
 
 
 def _evaluate(result: Result, dense_limit: int | None) -> None:
-    import numpy as np
-
-    from .evaluate import Evaluator, NotEvaluable
+    from .evaluate import Evaluator, NotEvaluable, all_finite
 
     for name, value in result.values.items():
-        if not np.all(np.isfinite(value)):
+        if not all_finite(value):
             result.warnings.append(f"the value of {name} is not finite everywhere (NaN or infinity)")
     if not all(n in result.values for n in result.variables):
         dense_limit = None   # some Jacobians have no numbers at all: found while evaluating

@@ -109,7 +109,7 @@ def _sigmoid(x, out=None):
     return np.divide(1.0, out, out=out)
 
 
-def _all_finite(a) -> bool:
+def all_finite(a) -> bool:
     """Whether every number of `a` is finite, with no temporary array when it is: a sum is
     finite exactly when its terms are, unless it overflows (then each is tested)."""
     with np.errstate(all="ignore"):
@@ -224,7 +224,7 @@ class Evaluator:
         # holds, so that their last user may write into it.
         self._uses: dict[Expr, int] = {}
         self._spare: set[Expr] = set()
-        self._inputs_finite = all(_all_finite(v) for v in values.values())
+        self._inputs_finite = all(all_finite(v) for v in values.values())
 
     def expect(self, expressions, jacobians=(), dense_limit: int | None = None) -> None:
         """Announce every evaluation to come: `expressions` (each asked once), then the
@@ -318,7 +318,7 @@ class Evaluator:
 
     def _warn_if_new_nonfinite(self, e: Expr, out) -> None:
         """Record whether `out` is finite; a warning when it is not and its operands were."""
-        finite = self._finite[e] = _all_finite(out)
+        finite = self._finite[e] = all_finite(out)
         if finite or not all(self._finite.get(a, True) for a in _operands(e)):
             return
         nan = bool(np.any(np.isnan(out)))
@@ -340,7 +340,7 @@ class Evaluator:
             if e.value not in self.values:
                 raise NotEvaluable(f"{e.value} has no value")
             value = self.values[e.value]
-            self._finite[e] = self._inputs_finite or _all_finite(value)
+            self._finite[e] = self._inputs_finite or all_finite(value)
             return value
         if op == "dim":
             return float(_size(e.value))
@@ -430,7 +430,7 @@ class Evaluator:
                                  f"compute (more than {MAX_ENTRIES} numbers): it has no value")
             return TooLarge(rows, cols)
         numbers = value.d if isinstance(value, DiagonalValue) else value.a
-        if not self.warnings and self._inputs_finite and not _all_finite(numbers):
+        if not self.warnings and self._inputs_finite and not all_finite(numbers):
             kind = "NaN" if np.any(np.isnan(numbers)) else "infinite values"
             self.warnings.append(f"the Jacobian {_short(j.form())} has {kind} at these values "
                                  "(overflow or a division by zero)")
