@@ -70,28 +70,46 @@ class Archive:
         self._entries = []
 
     def add(self, key: str, array) -> None:
-        """One array under `key` (np.load's name for it), in the .npy format."""
+        """One array under `key` (np.load's name for it), in the .npy format. `array` is an
+        ndarray, or numbers made a block of rows at a time (an object with `shape` and
+        `row_blocks()`, as evaluate's factored products are), written as they are made."""
         import io
         import zlib
 
         import numpy as np
         if self._file is None:
             self._open()
-        array = np.asarray(array, dtype=float)
+        if hasattr(array, "row_blocks"):
+            shape, fortran, blocks = tuple(array.shape), False, array.row_blocks()
+        else:
+            array = np.asarray(array, dtype=float)
+            shape, fortran, blocks = array.shape, _fortran(array), _blocks(array)
         head = io.BytesIO()
-        np.lib.format.write_array_header_1_0(head, np.lib.format.header_data_from_array_1_0(array))
+        np.lib.format.write_array_header_1_0(head, {"descr": np.lib.format.dtype_to_descr(
+            np.dtype(float)), "fortran_order": fortran, "shape": shape})
         head = head.getvalue()
-        crc = zlib.crc32(head)
-        for block in _blocks(array):   # the checksum goes before the data: one pass to write
-            crc = zlib.crc32(block, crc)
         name = (key + ".npy").encode()
-        size = len(head) + array.nbytes
+        size = len(head) + 8 * _count(shape)
+        local = _local_header(name, 0, size)
         try:
             offset = self._file.tell()
-            self._file.write(_local_header(name, crc, size))
+            self._file.write(local)
             self._file.write(head)
-            for block in _blocks(array):
-                self._file.write(block)
+            crc = zlib.crc32(head)
+            for block in blocks:
+                if not block.size:
+                    continue
+                data = memoryview(block.reshape(-1)).cast("B")
+                for start in range(0, data.nbytes, PIECE):    # checked while in the cache
+                    piece = data[start:start + PIECE]
+                    crc = zlib.crc32(piece, crc)
+                    self._file.write(piece)
+            end = self._file.tell()
+            if end - offset - len(local) != size:
+                raise AssertionError(f"{key}: {end - offset - len(local)} bytes for {size}")
+            self._file.seek(offset + _CRC_AT)      # the checksum is known at the end
+            self._file.write(crc.to_bytes(4, "little"))
+            self._file.seek(end)
         except OSError as e:
             raise self._fail(e) from None
         self._entries.append((name, crc, size, offset))
@@ -127,23 +145,37 @@ class Archive:
         self._file = self._temp = self._entries = None
 
 
-# A non-contiguous array (a broadcast diagonal) is copied out this many numbers at a time.
+# Data is checksummed and written this many bytes at a time; a non-contiguous array (a
+# broadcast diagonal) is copied out this many numbers at a time.
+PIECE = 1 << 20
 BLOCK = 1 << 17
 
 
+def _count(shape) -> int:
+    count = 1
+    for size in shape:
+        count *= size
+    return count
+
+
+def _fortran(array) -> bool:
+    """Whether the numbers go in column order (as np.save writes a transposed array)."""
+    return array.flags.f_contiguous and not array.flags.c_contiguous
+
+
 def _blocks(array):
-    """The bytes of `array` in the order its .npy header states, as views of its memory when
-    it is contiguous: a 400 MB Jacobian is written without a second copy of it (NumPy's own
-    writer copies the data of a zip entry out with tobytes)."""
+    """`array` in the order its .npy header states, as contiguous arrays: the array itself
+    (or its transpose) when it is contiguous, so a 400 MB Jacobian is written without a
+    second copy of it (NumPy's own writer copies the data of a zip entry out with tobytes)."""
     import numpy as np
     if array.flags.c_contiguous:
-        yield memoryview(array.reshape(-1)).cast("B")
-    elif array.flags.f_contiguous:      # header_data_from_array_1_0 says fortran_order
-        yield memoryview(array.T.reshape(-1)).cast("B")
+        yield array
+    elif _fortran(array):
+        yield array.T
     else:
         for row in (array.reshape(1, -1) if array.ndim == 1 else array):
             for start in range(0, row.size, BLOCK):
-                yield memoryview(np.ascontiguousarray(row[start:start + BLOCK])).cast("B")
+                yield np.ascontiguousarray(row[start:start + BLOCK])
 
 
 def _create_beside(folder: str, prefix: str) -> tuple[int, str]:
@@ -174,6 +206,9 @@ def _dos_time() -> tuple[int, int]:
 
 def _flags(name: bytes) -> int:
     return 0 if name.isascii() else _UTF8_NAME
+
+
+_CRC_AT = 14     # where the checksum sits in a local header
 
 
 def _local_header(name: bytes, crc: int, size: int) -> bytes:
