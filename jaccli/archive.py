@@ -71,16 +71,18 @@ class Archive:
 
     def add(self, key: str, array) -> None:
         """One array under `key` (np.load's name for it), in the .npy format. `array` is an
-        ndarray, or numbers made a block of rows at a time (an object with `shape` and
-        `row_blocks()`, as evaluate's factored products are), written as they are made."""
+        ndarray, or numbers made a block of rows at a time (an object with `shape`,
+        `row_blocks()` and `fortran`, as evaluate's factored products are), written as they
+        are made."""
         import io
         import zlib
 
         import numpy as np
         if self._file is None:
             self._open()
-        if hasattr(array, "row_blocks"):
-            shape, fortran, blocks = tuple(array.shape), False, array.row_blocks()
+        if hasattr(array, "row_blocks"):     # rows of its transpose when it says `fortran`
+            shape, fortran = tuple(array.shape), bool(getattr(array, "fortran", False))
+            blocks = array.row_blocks()
         else:
             array = np.asarray(array, dtype=float)
             shape, fortran, blocks = array.shape, _fortran(array), _blocks(array)

@@ -48,6 +48,9 @@ class DiagonalValue:
         self.d = np.asarray(d, dtype=float).reshape(-1)
         self.shape = (self.d.size, self.d.size)
 
+    def all_finite(self) -> bool:
+        return all_finite(self.d)
+
     def dense(self) -> np.ndarray:
         n = self.d.size
         if n * n > MAX_ENTRIES:
@@ -68,9 +71,74 @@ class DenseValue:
     def dense(self) -> np.ndarray:
         return self.a
 
+    def all_finite(self) -> bool:
+        return all_finite(self.a)
+
     @property
     def T(self):
         return DenseValue(self.a.T)
+
+
+# A factored product is made this many numbers at a time for the archive.
+ROW_BLOCK = 1 << 17
+
+
+class ScaledValue(DenseValue):
+    """diag(s)·M (its rows scaled: `side` "rows") or M·diag(s) ("cols"), kept as its two
+    factors: `tanh(W @ x)` wrt x is diag(1 - t²)·W, and its numbers go into the --save
+    archive a block of rows at a time (`row_blocks`), never all at once; `a` and `dense()`
+    make (and keep) the whole matrix for those who ask."""
+
+    def __init__(self, scale: np.ndarray, m: np.ndarray, side: str):
+        self.scale, self.m, self.side = scale, m, side
+        self.shape = m.shape
+        self._whole = None
+
+    @property
+    def a(self) -> np.ndarray:
+        if self._whole is None:
+            self._whole = self._rows(0, self.shape[0])
+        return self._whole
+
+    @property
+    def T(self):
+        return ScaledValue(self.scale, self.m.T, "cols" if self.side == "rows" else "rows")
+
+    @property
+    def fortran(self) -> bool:
+        """Whether `row_blocks` gives the rows of the transpose (M lies in column order, as
+        a transposed matrix does: its columns are then read in one sweep)."""
+        return self.m.flags.f_contiguous and not self.m.flags.c_contiguous
+
+    def _rows(self, start: int, stop: int) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            if self.side == "rows":
+                return self.scale[start:stop, None] * self.m[start:stop]
+            return self.m[start:stop] * self.scale[None, :]
+
+    def row_blocks(self):
+        """The numbers, a few rows at a time (of the transpose when `fortran`)."""
+        source = self.T if self.fortran else self
+        rows, cols = source.shape
+        step = max(1, ROW_BLOCK // max(1, cols))
+        for start in range(0, rows, step):
+            yield source._rows(start, min(rows, start + step))
+
+    def all_finite(self) -> bool:
+        """Finite factors whose largest entries multiply to a finite number have a finite
+        product; otherwise every block is tested."""
+        if self._whole is not None:
+            return all_finite(self._whole)
+        with np.errstate(all="ignore"):
+            if all_finite(self.scale) and all_finite(self.m) and self.m.size and \
+                    np.isfinite(_largest(self.scale) * _largest(self.m)):
+                return True
+        return all(all_finite(block) for block in self.row_blocks())
+
+
+def _largest(a) -> float:
+    """max |a|, without an array of absolute values."""
+    return max(float(np.max(a)), -float(np.min(a)))
 
 
 class TooLarge:
@@ -429,8 +497,8 @@ class Evaluator:
             self.warnings.append(f"the {rows}x{cols} Jacobian {_short(j.form())} is too large to "
                                  f"compute (more than {MAX_ENTRIES} numbers): it has no value")
             return TooLarge(rows, cols)
-        numbers = value.d if isinstance(value, DiagonalValue) else value.a
-        if not self.warnings and self._inputs_finite and not all_finite(numbers):
+        if not self.warnings and self._inputs_finite and not value.all_finite():
+            numbers = value.d if isinstance(value, DiagonalValue) else value.a
             kind = "NaN" if np.any(np.isnan(numbers)) else "infinite values"
             self.warnings.append(f"the Jacobian {_short(j.form())} has {kind} at these values "
                                  "(overflow or a division by zero)")
@@ -550,9 +618,9 @@ def multiply_values(a, b):
             return DiagonalValue(a.d * b.d)
         _budget(a.shape[0], b.shape[1])
         if isinstance(a, DiagonalValue):
-            return DenseValue(a.d[:, None] * b.a)
+            return ScaledValue(a.d, b.a, "rows")
         if isinstance(b, DiagonalValue):
-            return DenseValue(a.a * b.d[None, :])
+            return ScaledValue(b.d, a.a, "cols")
         return DenseValue(a.a @ b.a)
 
 

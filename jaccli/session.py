@@ -261,7 +261,10 @@ class Session:
                                        "it is not in the archive")
                 continue
             d = getattr(jr.value, "d", None)
-            arrays[jr.wrt] = d if (jr.jacobian.diagonal and d is not None) else jr.value.dense()
+            if jr.jacobian.diagonal and d is not None:
+                arrays[jr.wrt] = d
+            else:   # a factored product is made into the archive a block at a time
+                arrays[jr.wrt] = jr.value if hasattr(jr.value, "row_blocks") else jr.value.dense()
         for wrt, array in arrays.items():
             try:
                 self.archive.add(self._key + wrt, array)

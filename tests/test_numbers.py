@@ -16,6 +16,7 @@ from jaccli.api import compute
 from jaccli.archive import Archive
 from jaccli.evaluate import Evaluator, all_finite
 from jaccli.expr import Expr
+from jaccli.jacobians import Product
 from runjac import one, peak_bytes
 
 RNG = np.random.default_rng(11)
@@ -159,6 +160,75 @@ def test_an_array_is_written_to_the_archive_without_a_copy(tmp_path):
     with np.load(tmp_path / "a.npz") as saved:
         np.testing.assert_array_equal(saved["x"], big)
         np.testing.assert_array_equal(saved["t"], big.reshape(1000, 1000).T)
+
+
+M = 1500       # W is M x M: 18 MB
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_a_diagonal_times_a_matrix_goes_into_the_archive_a_block_at_a_time(tmp_path, layout):
+    """tanh(W @ x) wrt x is diag(1 - t²)·W: with --save the run holds W and a block of the
+    product, never the whole product (NumPy's closed form holds both)."""
+    w = RNG.normal(size=(M, M)) / 40
+    x = RNG.normal(size=M)
+    np.save(tmp_path / "W.npy", w)
+    np.save(tmp_path / "x.npy", x)
+    one("x", at=["x=1"])
+    save = tmp_path / "out.npz"
+    answers = []
+    at = [f"W=@{tmp_path / 'W.npy'}", f"x=@{tmp_path / 'x.npy'}"]
+    peak = peak_bytes(lambda: answers.append(
+        one("tanh(W @ x)", wrt=["x"], at=at, save=str(save), layout=layout)))
+    status, doc, _ = answers[0]
+    assert status == 0, doc
+    assert doc["jacobians"][0]["value"] is None and "warnings" not in doc
+    assert peak < 1.3 * w.nbytes, f"peak {peak / w.nbytes:.2f} times W"
+    t = np.tanh(w @ x)
+    expected = (1 - t * t)[:, None] * w
+    with np.load(save) as saved:
+        np.testing.assert_allclose(saved["x"], expected if layout == "numerator" else expected.T,
+                                   rtol=1e-12, atol=1e-300)
+
+
+FACTORS = [   # (scale, matrix): finite, overflowing, with NaN, inf times 0, empty
+    (np.array([2.0, -3.0]), np.array([[1.0, 2.0], [3.0, -4.0]])),
+    (np.array([1e200, 1.0]), np.array([[1e200, 1.0], [1.0, 1.0]])),
+    (np.array([1e200, 1.0]), np.array([[1.0, 1e200], [1.0, 1.0]])),
+    (np.array([1.0, np.nan]), np.eye(2)),
+    (np.array([0.0, 1.0]), np.array([[np.inf, 1.0], [1.0, 1.0]])),
+    (np.ones(3), np.empty((3, 0))),
+]
+
+
+@pytest.mark.parametrize("side", ["rows", "cols"])
+@pytest.mark.parametrize("scale,m", FACTORS)
+def test_a_factored_product_has_the_numbers_of_the_product(scale, m, side):
+    from jaccli.evaluate import ScaledValue
+    m = m if side == "rows" else m.T
+    value = ScaledValue(scale, m, side)
+    expected = np.empty(m.shape)       # entry by entry, as floats multiply
+    for i, j in np.ndindex(m.shape):
+        expected[i, j] = float(scale[i if side == "rows" else j]) * float(m[i, j])
+    assert value.all_finite() == bool(np.all(np.isfinite(expected)))
+    np.testing.assert_array_equal(value.dense(), expected)
+    for whole in (value, value.T):
+        blocks = list(whole.row_blocks())
+        made = np.vstack(blocks) if blocks else np.empty((0, whole.shape[1]))
+        made = made.T if whole.fortran else made
+        np.testing.assert_array_equal(made.reshape(whole.shape), whole.dense())
+
+
+def test_an_overflowing_product_of_finite_factors_is_reported():
+    """diag(exp(x))·W with exp(x) near 1e199 and W near 1e200: each factor is finite, the
+    Jacobian is not."""
+    x, w, y = np.array([458.0, 0.0]), np.array([[1e200, 1.0], [1.0, 1.0]]), np.ones(2)
+    result = compute("exp(x) * (W @ y)", wrt=[["y"]], shapes={"x": (2,), "W": (2, 2), "y": (2,)})
+    assert isinstance(result.jacobians[0].jacobian, Product), result.jacobians[0].jacobian
+    for layout_j in (result.jacobians[0].jacobian, result.jacobians[0].jacobian.T):
+        ev = Evaluator({"x": x, "W": w, "y": y})
+        value = ev.jacobian(layout_j)
+        assert not np.all(np.isfinite(value.dense()))
+        assert any("infinite values" in warning for warning in ev.warnings), ev.warnings
 
 
 # ------------------------------------------------------------------------ the zip itself
