@@ -125,20 +125,21 @@ class ScaledValue(DenseValue):
             yield source._rows(start, min(rows, start + step))
 
     def all_finite(self) -> bool:
-        """Finite factors whose largest entries multiply to a finite number have a finite
-        product; otherwise every block is tested."""
+        """When the largest entries of the factors multiply to a finite number, so does
+        every pair (a NaN or an infinity makes that product NaN or infinite); otherwise
+        every block is tested."""
         if self._whole is not None:
             return all_finite(self._whole)
         with np.errstate(all="ignore"):
-            if all_finite(self.scale) and all_finite(self.m) and self.m.size and \
-                    np.isfinite(_largest(self.scale) * _largest(self.m)):
+            if self.m.size and np.isfinite(_largest(self.scale) * _largest(self.m)):
                 return True
         return all(all_finite(block) for block in self.row_blocks())
 
 
 def _largest(a) -> float:
-    """max |a|, without an array of absolute values."""
-    return max(float(np.max(a)), -float(np.min(a)))
+    """max |a| (NaN if there is one), without an array of absolute values."""
+    high, low = float(np.max(a)), float(np.min(a))
+    return high if high != high else max(high, -low)
 
 
 class TooLarge:
@@ -292,7 +293,8 @@ class Evaluator:
         # holds, so that their last user may write into it.
         self._uses: dict[Expr, int] = {}
         self._spare: set[Expr] = set()
-        self._inputs_finite = all(all_finite(v) for v in values.values())
+        self.inputs_finite = {name: all_finite(v) for name, v in values.items()}
+        self._inputs_finite = all(self.inputs_finite.values())
 
     def expect(self, expressions, jacobians=(), dense_limit: int | None = None) -> None:
         """Announce every evaluation to come: `expressions` (each asked once), then the
@@ -408,7 +410,7 @@ class Evaluator:
             if e.value not in self.values:
                 raise NotEvaluable(f"{e.value} has no value")
             value = self.values[e.value]
-            self._finite[e] = self._inputs_finite or all_finite(value)
+            self._finite[e] = self.inputs_finite[e.value]
             return value
         if op == "dim":
             return float(_size(e.value))

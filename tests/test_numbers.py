@@ -197,6 +197,8 @@ FACTORS = [   # (scale, matrix): finite, overflowing, with NaN, inf times 0, emp
     (np.array([1.0, np.nan]), np.eye(2)),
     (np.array([0.0, 1.0]), np.array([[np.inf, 1.0], [1.0, 1.0]])),
     (np.ones(3), np.empty((3, 0))),
+    (np.ones(2), np.array([[np.nan, 1.0], [1.0, 1.0]])),
+    (np.ones(2), np.array([[1.0, 1.0], [-np.inf, 1.0]])),
 ]
 
 
