@@ -6,6 +6,7 @@ array; memory stays near the inputs plus the answers (tracemalloc, NumPy include
 from __future__ import annotations
 
 import math
+import warnings
 import zipfile
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 
 from jaccli import archive as archive_module
 from jaccli.api import compute
+from jaccli.emit import module_text
 from jaccli.archive import Archive
 from jaccli.evaluate import Evaluator, all_finite
 from jaccli.expr import Expr
@@ -107,6 +109,11 @@ def test_sigmoid_keeps_its_precision_far_below_zero():
     expected = [1 / (1 + math.exp(40)), 1 / (1 + math.exp(300)), 0.0, 0.5, 1 / (1 + math.exp(-40))]
     np.testing.assert_allclose(result.output_value, expected, rtol=1e-15, atol=0)
     assert result.warnings == []          # exp(1000) overflows on the way to an exact 0
+    module = {}
+    exec(module_text(result), module)       # --emit numpy: the same numbers, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(module["f"](x=x), expected, rtol=1e-15, atol=0)
 
 
 def test_all_finite_answers_like_isfinite():
