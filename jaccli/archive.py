@@ -201,10 +201,12 @@ def _blocks(array):
 
 def _create_beside(folder: str, prefix: str) -> tuple[int, str]:
     """A new private file PREFIX<random>.part in `folder`, open for writing: (fd, path)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | \
+        getattr(os, "O_BINARY", 0)
     for _ in range(100):
         path = os.path.join(folder, f"{prefix}{os.urandom(6).hex()}.part")
         try:
-            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), path
+            return os.open(path, flags, 0o600), path
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temporary name in {folder}")
