@@ -252,16 +252,15 @@ def _declarations(shapes: dict, values: dict) -> dict:
 
 
 def _evaluate(result: Result, dense_limit: int | None) -> None:
-    import numpy as np
-
     from .evaluate import Evaluator, NotEvaluable
 
-    for name, value in result.values.items():
-        if not np.all(np.isfinite(value)):
+    ev = Evaluator(result.values)
+    for name, finite in ev.inputs_finite.items():
+        if not finite:
             result.warnings.append(f"the value of {name} is not finite everywhere (NaN or infinity)")
     if not all(n in result.values for n in result.variables):
         dense_limit = None   # some Jacobians have no numbers at all: found while evaluating
-    ev = Evaluator(result.values)
+    ev.expect([result.tree], [jr.jacobian for jr in result.jacobians + result.hessians], dense_limit)
     try:
         # f itself: its value is part of the answer, and a domain error is a warning too
         result.output_value = ev(result.tree)

@@ -5,8 +5,9 @@ EXPRESSION (`split`), and, for the command lines users type most, the parameters
 Only long options exist, so any expression may begin with '-': every word that is not one of
 our options belongs to the EXPRESSION. `common_parameters` answers only when the command line
 is certainly valid and gives exactly what click would pass to the command; for anything else
-(help, version, --save, a missing or extra expression, any value that does not convert) it
-answers None and click takes over, with its own messages and exit statuses.
+(help, version, a missing or extra expression, any value that does not convert) it
+answers None and click takes over, with its own messages and exit statuses. `--save` is
+read here too when its FILE.npz is a name jac writes (`archive.check_name`).
 """
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ FLAG_OPTIONS = ("--json", "--help", "--version", "--steps", "--check", "--latex"
 # Options that may be given once: given twice, the last would silently win.
 SINGLE_OPTIONS = ("--layout", "--save", "--emit")
 # Options whose command lines click reads (their values are checked there).
-_CLICKS_OWN = ("--help", "--version", "--save", "--hessian", "--emit", "--steps", "--check",
-               "--latex")
+_CLICKS_OWN = ("--help", "--version", "--hessian", "--emit", "--steps", "--check", "--latex")
 LAYOUTS = ("numerator", "denominator")
 
 
@@ -67,11 +67,13 @@ def common_parameters(args: list[str]) -> dict | None:
     if any(len(given[name]) > 1 for name in SINGLE_OPTIONS if name in given):
         return None                              # click says which was given twice
     layout = given["--layout"][-1] if given["--layout"] else "numerator"
-    # --save is click's: its path is checked there, and a run that writes an archive needs
-    # the signal handling set up around click's command.
-    if layout not in LAYOUTS or given["--save"]:
+    if layout not in LAYOUTS:
         return None
     try:
+        save = None
+        if given["--save"]:
+            from .archive import check_name
+            save = check_name(given["--save"][0])
         wrt = parse_wrt(given["--wrt"]) if given["--wrt"] else None
         declared = [split_assignment(item, "--shape") for item in given["--shape"]]
         check_once(declared, "--shape")
@@ -81,6 +83,6 @@ def common_parameters(args: list[str]) -> dict | None:
     except ValueError:
         return None
     return {"expression": positional[0], "wrt": wrt, "shapes": shapes, "at": at,
-            "layout": layout, "as_json": as_json, "save": None,
+            "layout": layout, "as_json": as_json, "save": save,
             "steps": False, "check": False, "hessian": None, "latex": False, "emit": None}
 

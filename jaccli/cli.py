@@ -177,9 +177,9 @@ def main():
     if "_JAC_COMPLETE" in os.environ:     # shell completion: jac's own bash and zsh scripts
         from .completion import register
         register()
-    from .session import INTERRUPTED, output_failed, quiet_broken_pipe
+    from .session import INTERRUPTED, exit_cleanly_on_sigterm, output_failed, quiet_broken_pipe
     _tolerate_unprintable_output()
-    _exit_cleanly_on_sigterm()
+    exit_cleanly_on_sigterm()
     # Not standalone: click would turn Ctrl-C into "Aborted!" and status 1, and a closed
     # pipe into status 1; the session handles both, and the rest is done here.
     try:
@@ -214,19 +214,6 @@ class _Escaped:
 
     def __getattr__(self, name):
         return getattr(self._stream, name)
-
-
-def _exit_cleanly_on_sigterm():
-    """SIGTERM unwinds like Ctrl-C does, so a --save archive being written is discarded
-    (the old one kept) instead of leaving its temporary file behind."""
-    import signal
-
-    def terminated(signum, frame):
-        raise SystemExit(128 + signum)
-    try:
-        signal.signal(signal.SIGTERM, terminated)
-    except (ValueError, OSError):   # not the main thread: leave the default
-        pass
 
 
 def _tolerate_unprintable_output():

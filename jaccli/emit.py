@@ -116,7 +116,8 @@ EXPRESSIONS = {
 _HELPERS = '''
 
 def _sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))
+    with np.errstate(over="ignore"):     # exp(-x) is inf far below 0: the answer is 0
+        return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
 
 
 def _logsumexp(x):

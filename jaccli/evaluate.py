@@ -9,6 +9,12 @@ warning, so a 10⁶-element diagonal costs 10⁶ numbers and a declared 10¹⁸ 
 Non-finite results are reported as warnings naming the subexpression that produced them,
 never as NumPy's RuntimeWarning text. Expressions are evaluated iteratively, so the depth
 of a closed form is not limited by Python's recursion limit.
+
+Told beforehand what it will be asked (`Evaluator.expect`), the evaluator keeps each
+intermediate array only until its last use, and an elementwise operation writes into an
+operand array that nothing later needs: `(1 - s) * s * y` costs one new array, not four,
+so a run takes about the memory of its inputs and answers. Values handed out are never
+written into.
 """
 from __future__ import annotations
 
@@ -42,6 +48,9 @@ class DiagonalValue:
         self.d = np.asarray(d, dtype=float).reshape(-1)
         self.shape = (self.d.size, self.d.size)
 
+    def all_finite(self) -> bool:
+        return all_finite(self.d)
+
     def dense(self) -> np.ndarray:
         n = self.d.size
         if n * n > MAX_ENTRIES:
@@ -62,9 +71,75 @@ class DenseValue:
     def dense(self) -> np.ndarray:
         return self.a
 
+    def all_finite(self) -> bool:
+        return all_finite(self.a)
+
     @property
     def T(self):
         return DenseValue(self.a.T)
+
+
+# A factored product is made this many numbers at a time for the archive.
+ROW_BLOCK = 1 << 17
+
+
+class ScaledValue(DenseValue):
+    """diag(s)·M (its rows scaled: `side` "rows") or M·diag(s) ("cols"), kept as its two
+    factors: `tanh(W @ x)` wrt x is diag(1 - t²)·W, and its numbers go into the --save
+    archive a block of rows at a time (`row_blocks`), never all at once; `a` and `dense()`
+    make (and keep) the whole matrix for those who ask."""
+
+    def __init__(self, scale: np.ndarray, m: np.ndarray, side: str):
+        self.scale, self.m, self.side = scale, m, side
+        self.shape = m.shape
+        self._whole = None
+
+    @property
+    def a(self) -> np.ndarray:
+        if self._whole is None:
+            self._whole = self._rows(0, self.shape[0])
+        return self._whole
+
+    @property
+    def T(self):
+        return ScaledValue(self.scale, self.m.T, "cols" if self.side == "rows" else "rows")
+
+    @property
+    def fortran(self) -> bool:
+        """Whether `row_blocks` gives the rows of the transpose (M lies in column order, as
+        a transposed matrix does: its columns are then read in one sweep)."""
+        return self.m.flags.f_contiguous and not self.m.flags.c_contiguous
+
+    def _rows(self, start: int, stop: int) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            if self.side == "rows":
+                return self.scale[start:stop, None] * self.m[start:stop]
+            return self.m[start:stop] * self.scale[None, :]
+
+    def row_blocks(self):
+        """The numbers, a few rows at a time (of the transpose when `fortran`)."""
+        source = self.T if self.fortran else self
+        rows, cols = source.shape
+        step = max(1, ROW_BLOCK // max(1, cols))
+        for start in range(0, rows, step):
+            yield source._rows(start, min(rows, start + step))
+
+    def all_finite(self) -> bool:
+        """When the largest entries of the factors multiply to a finite number, so does
+        every pair (a NaN or an infinity makes that product NaN or infinite); otherwise
+        every block is tested."""
+        if self._whole is not None:
+            return all_finite(self._whole)
+        with np.errstate(all="ignore"):
+            if self.m.size and np.isfinite(_largest(self.scale) * _largest(self.m)):
+                return True
+        return all(all_finite(block) for block in self.row_blocks())
+
+
+def _largest(a) -> float:
+    """max |a| (NaN if there is one), without an array of absolute values."""
+    high, low = float(np.max(a)), float(np.min(a))
+    return high if high != high else max(high, -low)
 
 
 class TooLarge:
@@ -91,8 +166,25 @@ class NotListed(TooLarge):
     nothing would use its numbers (no --save): its shape, and no numbers."""
 
 
-def _stable_sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+def _sigmoid(x, out=None):
+    """1 / (1 + exp(-x)), in one array. For x far below 0, exp(-x) overflows to infinity and
+    the result is exactly 0, and it keeps its relative precision where the form with tanh,
+    (1 + tanh(x/2)) / 2, rounds to 0 (x < -37)."""
+    if out is None and np.ndim(x) == 0:
+        return 1.0 / (1.0 + np.exp(-x))
+    out = np.negative(x, out=out)
+    np.exp(out, out=out)
+    np.add(out, 1.0, out=out)
+    return np.divide(1.0, out, out=out)
+
+
+def all_finite(a) -> bool:
+    """Whether every number of `a` is finite, with no temporary array when it is: a sum is
+    finite exactly when its terms are, unless it overflows (then each is tested)."""
+    with np.errstate(all="ignore"):
+        if np.isfinite(np.add.reduce(a, axis=None)):
+            return True
+    return bool(np.all(np.isfinite(a)))
 
 
 def _logsumexp(x):
@@ -112,19 +204,28 @@ def _softmax(x):
     return e / np.sum(e)
 
 
-_UNARY = {
+def _relu(x, out=None):
+    return np.maximum(x, 0.0, out=out)
+
+
+def _power(a, b, out=None):
+    return np.power(np.asarray(a, float), b, out=out)
+
+
+# Elementwise operations: each may write its result into `out`, an array of its shape.
+_ELEMENTWISE = {
     "neg": np.negative, "sin": np.sin, "cos": np.cos, "tan": np.tan, "exp": np.exp,
-    "log": np.log, "sqrt": np.sqrt, "tanh": np.tanh, "sigmoid": _stable_sigmoid,
-    "relu": lambda x: np.maximum(x, 0.0), "abs": np.abs,
-    "step": lambda x: np.where(np.asarray(x) > 0, 1.0, 0.0), "sign": np.sign,
+    "log": np.log, "sqrt": np.sqrt, "tanh": np.tanh, "sigmoid": _sigmoid, "relu": _relu,
+    "abs": np.abs, "sign": np.sign,
+    "mul": np.multiply, "div": np.divide, "pow": _power, "max": np.maximum, "min": np.minimum,
+}
+_UNARY = {
+    "step": lambda x: np.where(np.asarray(x) > 0, 1.0, 0.0),
     "sum": np.sum, "mean": np.mean, "norm": lambda x: np.sqrt(np.sum(np.square(x))),
     "logsumexp": _logsumexp, "softmax": _softmax,
     "vec": lambda x: np.reshape(x, -1),
 }
-_BINARY = {
-    "mul": np.multiply, "div": np.divide, "pow": lambda a, b: np.power(np.asarray(a, float), b),
-    "max": np.maximum, "min": np.minimum, "dot": np.dot,
-}
+_BINARY = {"dot": np.dot}
 
 
 def to_float(v) -> float:
@@ -151,6 +252,34 @@ def _operands(e: Expr) -> tuple:
     return e.args[0].args if _is_log_softmax(e) else e.args
 
 
+def _planned(j: J.Jacobian, dense_limit: int | None) -> list:
+    """The expressions `Evaluator.jacobian(j, dense_limit)` will ask for, once per asking."""
+    try:
+        rows, cols = _size(j.rows), _size(j.cols)
+    except NotEvaluable:
+        return []
+    if (dense_limit is not None and not j.diagonal and rows * cols > dense_limit) \
+            or max(rows, cols) > MAX_ENTRIES:
+        return []
+    out, stack = [], [j]
+    while stack:
+        j = stack.pop()
+        if isinstance(j, (J.Scaled, J.Scalar)):
+            out.append(j.c)
+        elif isinstance(j, J.Diagonal):
+            out.append(j.d)
+        elif isinstance(j, (J.Row, J.Column)):
+            out.append(j.v)
+        elif isinstance(j, J.Matrix):
+            out.append(j.m)
+        elif isinstance(j, J.Kron):
+            stack += [j.a, j.b]
+        elif isinstance(j, (J.Sum, J.Product, J.Stack)):
+            stack += j.terms if isinstance(j, J.Sum) else \
+                j.factors if isinstance(j, J.Product) else j.blocks
+    return out
+
+
 class Evaluator:
     """Evaluates expressions at given values (name -> ndarray), memoised per node."""
 
@@ -158,47 +287,131 @@ class Evaluator:
         self.values = values
         self.memo: dict[Expr, object] = {}
         self.warnings: list[str] = []
-        self._inputs_finite = all(np.all(np.isfinite(v)) for v in values.values())
+        self._finite: dict[Expr, bool] = {}   # node -> its value has only finite numbers
+        # With a plan (`expect`): node -> uses still to come; a node that is not counted is
+        # kept for good. `_spare`: nodes whose array this evaluator made and nobody else
+        # holds, so that their last user may write into it.
+        self._uses: dict[Expr, int] = {}
+        self._spare: set[Expr] = set()
+        self.inputs_finite = {name: all_finite(v) for name, v in values.items()}
+        self._inputs_finite = all(self.inputs_finite.values())
+
+    def expect(self, expressions, jacobians=(), dense_limit: int | None = None) -> None:
+        """Announce every evaluation to come: `expressions` (each asked once), then the
+        Jacobians (`jacobian(j, dense_limit)` for each). Arrays are then released after
+        their last use and reused by elementwise operations. Asking for more than announced
+        is still answered right, by evaluating again what was released."""
+        roots = list(expressions)
+        for j in jacobians:
+            roots.extend(_planned(j, dense_limit))
+        uses = self._uses
+        walked = set(self.memo)
+        for root in roots:
+            uses[root] = uses.get(root, 0) + 1
+        stack = roots
+        while stack:
+            node = stack.pop()
+            if node in walked:
+                continue
+            walked.add(node)
+            for a in _operands(node):
+                uses[a] = uses.get(a, 0) + 1
+                stack.append(a)
 
     def __call__(self, e: Expr):
-        hit = self.memo.get(e)
-        if hit is not None:
-            return hit
-        # Post-order with an explicit stack: closed forms can nest deeper than the input.
-        stack = [(e, False)]
-        with np.errstate(all="ignore"):
-            while stack:
-                node, ready = stack.pop()
-                if node in self.memo:
-                    continue
-                operands = _operands(node)
-                if ready or not operands:
-                    self.memo[node] = self._eval(node, [self.memo[a] for a in operands])
-                else:
-                    stack.append((node, True))
-                    stack.extend((a, False) for a in reversed(operands) if a not in self.memo)
-        return self.memo[e]
+        if e not in self.memo:
+            # Post-order with an explicit stack: closed forms can nest deeper than the input.
+            stack = [(e, False)]
+            with np.errstate(all="ignore"):
+                while stack:
+                    node, ready = stack.pop()
+                    if node in self.memo:
+                        continue
+                    operands = _operands(node)
+                    if ready or not operands:
+                        self._compute(node, operands)
+                    else:
+                        stack.append((node, True))
+                        stack.extend((a, False) for a in reversed(operands) if a not in self.memo)
+        value = self.memo[e]
+        self._spare.discard(e)      # handed out: never written into
+        self._used(e)
+        return value
 
-    def _warn_if_new_nonfinite(self, e: Expr, out, args):
-        if np.all(np.isfinite(out)):
+    def _compute(self, node: Expr, operands) -> None:
+        args = [self.memo[a] for a in operands]
+        into = self._reusable(node, operands, args)
+        out = self._eval(node, args, into)
+        self.memo[node] = out
+        if into is not None and out is into:     # the operand's array is now `node`'s
+            self._spare.difference_update(a for a, arg in zip(operands, args) if arg is into)
+            self._spare.add(node)
+        elif isinstance(out, np.ndarray):
+            if out.base is None and node.op != "var" and not any(out is a for a in args):
+                self._spare.add(node)
+            else:   # an operand's array or a view of it: no operand may be written into now
+                self._spare.difference_update(operands)
+        for a in operands:
+            self._used(a)
+
+    def _reusable(self, node: Expr, operands, args):
+        """An operand array the elementwise `node` may write its result into: one this
+        evaluator made, of the result's shape, that no later step and nobody else needs.
+        A sum of more than two terms writes its first partial sum into one of the first
+        two (a later term is read after that)."""
+        if node.op not in _ELEMENTWISE and node.op != "add":
+            return None
+        several = node.op == "add" and len(operands) > 2
+        shape = None
+        for a, arg in zip(operands[:2] if several else operands, args):
+            if a not in self._spare or self._uses.get(a) != operands.count(a):
+                continue
+            if several and operands.count(a) > 1:
+                continue
+            if shape is None:
+                shape = np.broadcast_shapes(*(np.shape(x) for x in args))
+            if arg.shape == shape and arg.dtype == np.float64:
+                return arg
+        return None
+
+    def _used(self, node: Expr) -> None:
+        """One planned use of `node` is done; after its last, its array is released."""
+        left = self._uses.get(node)
+        if left is None:
             return
-        if all(np.all(np.isfinite(a)) for a in args):
-            nan = bool(np.any(np.isnan(out)))
-            self.warnings.append(f"{ascii_form(e)} gives {'NaN' if nan else 'an infinite value'} "
-                                 f"at these values{_domain_hint(e, nan)}")
+        if left > 1:
+            self._uses[node] = left - 1
+            return
+        del self._uses[node]
+        self.memo.pop(node, None)
+        self._spare.discard(node)
 
-    def _eval(self, e: Expr, args: list):
+    def _warn_if_new_nonfinite(self, e: Expr, out) -> None:
+        """Record whether `out` is finite; a warning when it is not and its operands were."""
+        finite = self._finite[e] = all_finite(out)
+        if finite or not all(self._finite.get(a, True) for a in _operands(e)):
+            return
+        nan = bool(np.any(np.isnan(out)))
+        self.warnings.append(f"{ascii_form(e)} gives {'NaN' if nan else 'an infinite value'} "
+                             f"at these values{_domain_hint(e, nan)}")
+
+    def _eval(self, e: Expr, args: list, into=None):
+        """The value of `e` from its operands' values; an elementwise result may go `into`
+        an array of its shape."""
         op = e.op
         if op == "num":
             value = to_float(e.value)
-            if not np.isfinite(value):
+            self._finite[e] = bool(np.isfinite(value))
+            if not self._finite[e]:
                 self.warnings.append(f"a number in the expression or its derivative is "
                                      f"{ascii_form(e)} (beyond the floating-point range)")
             return value
         if op == "var":
             if e.value not in self.values:
                 raise NotEvaluable(f"{e.value} has no value")
-            return self.values[e.value]
+            value = self.values[e.value]
+            self._finite[e] = self.inputs_finite[e.value]
+            return value
         if op == "dim":
             return float(_size(e.value))
         if op in ("ones", "zeros"):
@@ -210,9 +423,14 @@ class Evaluator:
             x = np.asarray(args[0], dtype=float)
             out = x - _logsumexp(x) if e.args[0].op == "softmax" else -np.logaddexp(0.0, -x)
         elif op == "add":
-            out = args[0]
-            for a in args[1:]:
-                out = np.add(out, a)
+            out = np.add(args[0], args[1], out=into) if len(args) > 1 else args[0]
+            for a in args[2:]:
+                if (into is None and isinstance(out, np.ndarray)
+                        and np.broadcast_shapes(out.shape, np.shape(a)) == out.shape):
+                    into = out      # made just now by the first addition
+                out = np.add(out, a, out=into)
+        elif op in _ELEMENTWISE:
+            out = _ELEMENTWISE[op](*args, out=into)
         elif op in _UNARY:
             out = _UNARY[op](args[0])
         elif op in _BINARY:
@@ -255,7 +473,7 @@ class Evaluator:
                 out = out.reshape(e.value)
         else:
             raise AssertionError(op)
-        self._warn_if_new_nonfinite(e, out, args)
+        self._warn_if_new_nonfinite(e, out)
         return out
 
     # -- Jacobians ---------------------------------------------------------------------
@@ -281,8 +499,8 @@ class Evaluator:
             self.warnings.append(f"the {rows}x{cols} Jacobian {_short(j.form())} is too large to "
                                  f"compute (more than {MAX_ENTRIES} numbers): it has no value")
             return TooLarge(rows, cols)
-        numbers = value.d if isinstance(value, DiagonalValue) else value.a
-        if not self.warnings and self._inputs_finite and not np.all(np.isfinite(numbers)):
+        if not self.warnings and self._inputs_finite and not value.all_finite():
+            numbers = value.d if isinstance(value, DiagonalValue) else value.a
             kind = "NaN" if np.any(np.isnan(numbers)) else "infinite values"
             self.warnings.append(f"the Jacobian {_short(j.form())} has {kind} at these values "
                                  "(overflow or a division by zero)")
@@ -402,9 +620,9 @@ def multiply_values(a, b):
             return DiagonalValue(a.d * b.d)
         _budget(a.shape[0], b.shape[1])
         if isinstance(a, DiagonalValue):
-            return DenseValue(a.d[:, None] * b.a)
+            return ScaledValue(a.d, b.a, "rows")
         if isinstance(b, DiagonalValue):
-            return DenseValue(a.a * b.d[None, :])
+            return ScaledValue(b.d, a.a, "cols")
         return DenseValue(a.a @ b.a)
 
 

@@ -1,6 +1,6 @@
 """The `jac` program's entry point. A command line of expression and options, as users type
-most, is read here and run at once; anything else (help, version, shell completion, --save,
-every command-line error) goes to click in `jaccli/cli.py`, whose messages and exit statuses are
+most, is read here and run at once; anything else (help, version, shell completion, every
+command-line error) goes to click in `jaccli/cli.py`, whose messages and exit statuses are
 SPEC.md's. Importing click is a fifth of a one-shot symbolic run, so the common path skips it.
 """
 from __future__ import annotations
@@ -21,8 +21,11 @@ def main():
         gc.enable()
         from .cli import main as through_click
         through_click()   # exits
-    from .session import INTERRUPTED, quiet_broken_pipe, run, tolerate_unprintable_output
+    from .session import (INTERRUPTED, exit_cleanly_on_sigterm, quiet_broken_pipe, run,
+                          tolerate_unprintable_output)
     tolerate_unprintable_output()
+    if parameters["save"]:
+        exit_cleanly_on_sigterm()
     if parameters["expression"] == "-":
         # A batch may run long: collect between lines, never rescanning what the imports built.
         gc.freeze()

@@ -34,6 +34,19 @@ def run(expression: str, **options) -> int:
     return session.batch(sys.stdin) if expression == "-" else session.one(expression)
 
 
+def exit_cleanly_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C does, so a --save archive being written is discarded
+    (the old one kept) instead of leaving its temporary file behind."""
+    import signal
+
+    def terminated(signum, frame):
+        raise SystemExit(128 + signum)
+    try:
+        signal.signal(signal.SIGTERM, terminated)
+    except (ValueError, OSError):   # not the main thread: leave the default
+        pass
+
+
 def tolerate_unprintable_output() -> None:
     """Under a locale that cannot encode an expression's characters, print '?' for them
     rather than fail while writing the answer."""
@@ -261,7 +274,10 @@ class Session:
                                        "it is not in the archive")
                 continue
             d = getattr(jr.value, "d", None)
-            arrays[jr.wrt] = d if (jr.jacobian.diagonal and d is not None) else jr.value.dense()
+            if jr.jacobian.diagonal and d is not None:
+                arrays[jr.wrt] = d
+            else:   # a factored product is made into the archive a block at a time
+                arrays[jr.wrt] = jr.value if hasattr(jr.value, "row_blocks") else jr.value.dense()
         for wrt, array in arrays.items():
             try:
                 self.archive.add(self._key + wrt, array)

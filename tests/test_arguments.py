@@ -23,7 +23,8 @@ WORDS = ["x*y", "-x", "sin(x)", "--", "-", "", "--json", "--json=1", "--wrt", "x
 COMMON = [["max(0, w@x + b)", "--wrt", "w", "--json"],
           ["w*x", "--at", "w=1,2,3", "--at=x=4,5,6", "--layout", "denominator"],
           ["W @ x", "--wrt=x", "--shape", "W=3x4", "--json"],
-          ["-", "--json"], ["--", "--json"], ["x", "--shape", "x=n", "--wrt", "x,y"]]
+          ["-", "--json"], ["--", "--json"], ["x", "--shape", "x=n", "--wrt", "x,y"],
+          ["x", "--at", "x=1", "--save", "out.npz"], ["x", "--save=folder.npz", "--json"]]
 
 
 def _click_parameters(argv):
@@ -69,8 +70,9 @@ def test_random_command_lines_agree_with_click(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("argv", [[], ["--help"], ["x", "--version"], ["x", "y"], ["x", "--wrt"],
                                   ["x", "--layout", "bogus"], ["x", "--wrt", "1"],
-                                  ["x", "--at", "x=1", "--save", "out.npz"],
-                                  ["x", "--save", "."], ["x", "--shape", "x=2n"]])
+                                  ["x", "--save", "."], ["x", "--save="],
+                                  ["x", "--save", "a.npz", "--save", "b.npz"],
+                                  ["x", "--shape", "x=2n"]])
 def test_help_version_and_errors_are_left_to_click(argv):
     assert common_parameters(argv) is None
 
@@ -106,6 +108,8 @@ def _imported(argv, tmp_path):
     (["w * x", "--at", "w=1,2,3", "--at", "x=4,5,6"], [0, "numpy", "rich"]),
     (["x +* y", "--json"], [1]),
     (["x", "--layout", "bogus"], [2, "click"]),
+    (["x*y", "--at", "x=1,2", "--at", "y=3,4", "--json", "--save", "out.npz"], [0, "numpy"]),
+    (["x", "--save", "out.txt"], [2, "click"]),
 ])
 def test_a_run_imports_only_what_it_needs(argv, wanted, tmp_path):
     got = _imported(argv, tmp_path)
