@@ -74,9 +74,13 @@ def parse_wrt(items) -> list[list[str]]:
 _INFINITY = re.compile(r"(?i)(?<![\w.])[+-]?inf(inity)?\b")   # inf, -Infinity: JSON's words
 _NAN = re.compile(r"(?i)\bnan\b")
 
-# The most numbers one value may hold (80 MB of float64), for every way of giving it: a
-# .npy header, a text or JSON file (counted while it is read), or inline numbers.
+# The most numbers one value may hold (80 MB of float64), for every way of giving it as
+# text: a text or JSON file (counted while it is read), or inline numbers.
 MAX_VALUE_ENTRIES = 10 ** 7
+# A .npy file's size is in its header, checked before anything is allocated, and it is read
+# straight into one array: it may hold ten times as many (800 MB; a 4096 x 4096 layer is
+# 1.7·10^7 numbers).
+NPY_ENTRIES_PER_TEXT_ENTRY = 10
 # A JSON value is parsed whole: its text may take at most this much (a number and a comma
 # take at least 2 bytes; the count is checked again before parsing).
 MAX_JSON_BYTES = 32 * MAX_VALUE_ENTRIES
@@ -103,9 +107,11 @@ def _json_numbers(text: str, where: str):
     return data
 
 
-def _too_many(where: str) -> ValueProblem:
-    return ValueProblem(f"{where} holds more than {MAX_VALUE_ENTRIES} numbers; jac takes at "
-                        f"most {MAX_VALUE_ENTRIES} per value", hint="use smaller values")
+def _too_many(where: str, cap: int | None = None) -> ValueProblem:
+    cap = cap or MAX_VALUE_ENTRIES
+    return ValueProblem(f"{where} holds more than {cap} numbers; jac takes at most {cap} per "
+                        "value" + (" (10 times as many from a .npy file)" if cap ==
+                                   MAX_VALUE_ENTRIES else ""), hint="use smaller values")
 
 
 def _only_numbers(data, where: str) -> None:
@@ -231,8 +237,8 @@ def _read_npy(path: str, where: str):
         raise ValueProblem(f"{where} holds {a.dtype} data, not numbers")
     if a.ndim > 2:
         raise ValueProblem(f"{where} has {a.ndim} dimensions; jac takes scalars, vectors and matrices")
-    if a.size > MAX_VALUE_ENTRIES:
-        raise _too_many(where)
+    if a.size > NPY_ENTRIES_PER_TEXT_ENTRY * MAX_VALUE_ENTRIES:
+        raise _too_many(where, NPY_ENTRIES_PER_TEXT_ENTRY * MAX_VALUE_ENTRIES)
     return _npy_numbers(path, a, where)
 
 

@@ -43,13 +43,17 @@ def test_a_file_past_the_cap_is_refused_while_it_is_read(tmp_path, small_cap, na
     assert peak < 8 * MB, f"peak {peak / MB:.1f} MB"   # read a MB at a time, not kept
 
 
-def test_inline_and_npy_values_have_the_same_cap(tmp_path, small_cap):
-    np.save(tmp_path / "v.npy", np.zeros(small_cap + 1))
-    for at in (f"x=@{tmp_path / 'v.npy'}", "x=" + ",".join(["1"] * (small_cap + 1)),
+def test_inline_values_have_one_cap_and_npy_files_ten_times_it(tmp_path, small_cap):
+    """A .npy file's size is known from its header and it is read into one array: a layer
+    of 4096 x 4096 weights (1.7·10^7 numbers) is a realistic value."""
+    for at in ("x=" + ",".join(["1"] * (small_cap + 1)),
                "x=[" + ",".join(["1"] * (small_cap + 1)) + "]"):
         status, doc, _ = one("sum(x)", at=[at])
-        assert status == 1 and f"at most {small_cap}" in doc["error"]["message"], at
-    np.save(tmp_path / "ok.npy", np.zeros(small_cap))
+        assert status == 1 and f"at most {small_cap} per value" in doc["error"]["message"], at
+    np.save(tmp_path / "v.npy", np.zeros(10 * small_cap + 1))
+    status, doc, _ = one("sum(x)", at=[f"x=@{tmp_path / 'v.npy'}"])
+    assert status == 1 and f"at most {10 * small_cap}" in doc["error"]["message"]
+    np.save(tmp_path / "ok.npy", np.zeros(10 * small_cap))
     assert one("sum(x)", at=[f"x=@{tmp_path / 'ok.npy'}"])[0] == 0
 
 
