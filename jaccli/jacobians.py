@@ -12,6 +12,7 @@ properties of the kind, decided by the derivation, never by numbers.
 """
 from __future__ import annotations
 
+from fractions import Fraction
 
 from . import expr as E
 from . import sizes
@@ -905,12 +906,36 @@ def _recombine(j: Jacobian) -> Jacobian:
         out = _recombine(j.factors[0])
         for f in j.factors[1:]:
             out = jmul(out, _recombine(f))
-        return out
+        return _pooled(out) if isinstance(out, Product) else out
     if isinstance(j, Kron):
         return kron(_recombine(j.a), _recombine(j.b))
     if isinstance(j, Stack):
         return Stack([_recombine(b) for b in j.blocks], j.axis)
     return j
+
+
+def _pooled(p: Product) -> Jacobian:
+    """The numbers of a product's diagonal and matrix factors gathered into its first
+    diagonal (or, without one, its first matrix): (3Aᵀ) diag(2 A x) A = Aᵀ diag(6 A x) A."""
+    total, factors, first = Fraction(1), list(p.factors), None
+    for i, f in enumerate(factors):
+        if not isinstance(f, (Diagonal, Matrix)):
+            continue
+        c, u = E.coefficient(f.d if isinstance(f, Diagonal) else f.m)
+        if u == E.ONE:
+            continue
+        if first is None or isinstance(f, Diagonal) and not isinstance(factors[first], Diagonal):
+            first = i
+        if c != 1:
+            total *= c
+            factors[i] = diagonal(u, f.rows) if isinstance(f, Diagonal) else \
+                as_jacobian(u, f.rows, f.cols)
+    if total == 1 or first is None:
+        return p
+    f = factors[first]
+    factors[first] = diagonal(E.mul(E.num(total), f.d), f.rows) if isinstance(f, Diagonal) \
+        else as_jacobian(E.mul(E.num(total), f.m), f.rows, f.cols)
+    return Product(factors)
 
 
 def map_payloads(j: Jacobian, s) -> Jacobian:

@@ -93,6 +93,15 @@ def test_cubes_give_a_diagonal():
     np.testing.assert_array_equal(h.value.d, [6.0, 12.0, 18.0])
 
 
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_numbers_of_a_product_are_gathered_in_its_diagonal(layout):
+    """The chain rule leaves 3 on Aᵀ and 2 on the diagonal; they are one 6, on the diagonal."""
+    a, x = RNG.normal(size=(3, 2)), RNG.normal(size=2)
+    h = hessian("sum((A @ x)^3)", "x", {"A": a, "x": x}, layout=layout)
+    assert h.jacobian.form() == "A' @ diag(6*(A @ x)) @ A"
+    np.testing.assert_allclose(h.value.dense(), a.T @ np.diag(6 * (a @ x)) @ a, rtol=1e-12)
+
+
 @pytest.mark.parametrize("text, structure", [
     ("sum(x^2)/2", "identity"),
     ("c*sum(x^2)", "scaled_identity"),
