@@ -27,7 +27,7 @@ from rich.text import Text
 
 from . import sizes
 from .entries import entry_text
-from .naming import shortened
+from .naming import LONG_SYMBOLIC, name_repeats, shortened, substitute, written_out
 from .notation import UNICODE, unicode_form
 
 INDENT = "  "
@@ -399,12 +399,7 @@ class JacobianView:
             head.append(format_number(_value_entry(value, 1, 1)), style=FORM)
         yield from _wrap(head, console, options, first="", rest=INDENT)
         if definitions:
-            where = Text("where ")
-            for k, (name, definition) in enumerate(definitions):
-                where.append(", " if k else "")
-                where.append(name, style=NAME)
-                where.append(" = " + unicode_form(definition))
-            yield from _wrap(where, console, options)
+            yield from _wrap(_where(definitions), console, options)
         kind = Text()
         words = kind_words(j)
         why = self.why()
@@ -419,6 +414,16 @@ class JacobianView:
             yield from _wrap(check_line(self.item.check), console, options)
         if not scalar:
             yield MatrixView(jacobian=j, value=value, labels=self.entry_labels(j))
+
+
+def _where(definitions) -> Text:
+    """`where u₁ = …, u₂ = …`"""
+    where = Text("where ")
+    for k, (name, definition) in enumerate(definitions):
+        where.append(", " if k else "")
+        where.append(name, style=NAME)
+        where.append(" = " + unicode_form(definition))
+    return where
 
 
 class HessianView(JacobianView):
@@ -447,8 +452,14 @@ class ResultView:
     def header(self, console: Console, options: ConsoleOptions) -> RenderResult:
         r = self.result
         line = Text("f = ", style=FORM)
-        line.append(unicode_form(r.tree), style=FORM)
+        # An expression that is very long written out (names given with `where` make that
+        # easy) is shown with its repeats named, as long closed forms are.
+        names, definitions = name_repeats([r.tree], prefix="v", taken=r.variables) \
+            if written_out([r.tree]) > LONG_SYMBOLIC else ({}, [])
+        line.append(unicode_form(substitute(r.tree, names)), style=FORM)
         yield from _wrap(line, console, options, first="", rest=INDENT)
+        if definitions:
+            yield from _wrap(_where(definitions), console, options)
         groups: dict[tuple, list[str]] = {}
         for name, shape in r.variables.items():
             groups.setdefault(tuple(shape), []).append(name)

@@ -124,3 +124,17 @@ def _outcome(text: str):
         return _answers(text)
     except JacError as e:
         return type(e).__name__
+
+
+def test_the_terminal_names_the_repeats_of_a_long_expression():
+    """Written out, u10 has 1,024 factors; the header names its repeats instead."""
+    import io
+
+    from jaccli.render import render_result
+
+    bindings = ", ".join(f"u{k} = u{k - 1} * u{k - 1}" for k in range(2, 11))
+    out = io.StringIO()
+    render_result(compute(f"u10 where u1 = x * x, {bindings}"), out, width=100)
+    text = out.getvalue()
+    assert text.startswith("f = v₈ ⊙ v₈\n") and "where v₁ = x ⊙ x ⊙ x ⊙ x, v₂ = v₁ ⊙ v₁" in text
+    assert len(text) < 2000
