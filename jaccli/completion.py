@@ -134,9 +134,9 @@ def register() -> None:
 
 
 def source(shell: str) -> str:
-    """The completion script for `shell`, as `_JAC_COMPLETE={shell}_source jac` prints it."""
-    from .cli import command
-
+    """The completion script for `shell`, as `_JAC_COMPLETE={shell}_source jac` prints it.
+    The script needs the program's name only, not its command (cli.py imports this module,
+    never the other way round)."""
     register()
-    complete = get_completion_class(shell)(command, {}, PROG, COMPLETE_VAR)
+    complete = get_completion_class(shell)(None, {}, PROG, COMPLETE_VAR)
     return complete.source_template % complete.source_vars()

@@ -1,4 +1,5 @@
-"""Expressions: frozen, hashable nodes, their shapes, and smart constructors.
+"""Expressions: the vocabulary of operations, their shapes, and smart constructors (the
+node class itself, `Expr`, is `node.py`'s, re-exported here).
 
 One vocabulary runs through jac: the grammar's aliases, the `op` of a node and the keys of
 the rule table in `rules.py` are the same words (`add`, `mul`, `matmul`, `sin`, `sum` ...).
@@ -12,12 +13,12 @@ differentiated again.
 """
 from __future__ import annotations
 
-import sys
-from contextlib import contextmanager
 from fractions import Fraction
 
 from . import sizes
 from .errors import ShapeProblem
+from .node import Expr, deep_recursion  # noqa: F401  (the node class is expr.Expr to all)
+from .notation import ascii_form
 
 ELEMENTWISE_FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sigmoid",
                          "relu", "abs", "step", "sign")
@@ -40,64 +41,6 @@ ELEMENTWISE_BINARY = ("mul", "div", "pow", "max", "min")
 SHAPING_OPS = ("matmul", "dot", "diag", "vec", "kron") + REDUCTIONS + VECTOR_FUNCTIONS
 
 
-@contextmanager
-def deep_recursion(limit: int = 20000):
-    """Room for the recursive walks over closed forms, which nest deeper than the input (a
-    chain of 200 functions has a derivative 400 nodes deep); the parser bounds the input."""
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old, limit))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(old)
-
-
-class Expr:
-    """An expression node. Equality and hash are structural; `shape` and `column` ride along."""
-
-    __slots__ = ("op", "args", "value", "shape", "column", "_hash")
-
-    def __init__(self, op: str, args: tuple = (), value=None, shape=None, column=None):
-        set_ = object.__setattr__
-        set_(self, "op", op)
-        set_(self, "args", tuple(args))
-        set_(self, "value", value)
-        set_(self, "shape", shape)
-        set_(self, "column", column)
-        set_(self, "_hash", hash((op, value, self.args)))
-
-    def __setattr__(self, key, value):
-        raise AttributeError("Expr is immutable")
-
-    def __hash__(self):
-        return self._hash
-
-    def __eq__(self, other):
-        if self is other:
-            return True
-        return (isinstance(other, Expr) and self._hash == other._hash and self.op == other.op
-                and self.value == other.value and self.args == other.args)
-
-    def __repr__(self):
-        from .notation import ascii_form
-        return f"Expr({ascii_form(self)!r})"
-
-    @property
-    def is_scalar(self) -> bool:
-        return self.shape == ()
-
-    def variables(self) -> list[str]:
-        """Names of the variables in order of first appearance (iterative: no recursion limit)."""
-        seen: dict[str, None] = {}
-        stack = [self]
-        while stack:
-            node = stack.pop()
-            if node.op == "var":
-                seen.setdefault(node.value, None)
-            stack.extend(reversed(node.args))
-        return list(seen)
-
-
 # ---------------------------------------------------------------- shapes of operations
 
 def describe_shape(shape) -> str:
@@ -109,7 +52,6 @@ def describe_shape(shape) -> str:
 
 
 def _mismatch(op_word: str, a: Expr, b: Expr, why: str = "") -> ShapeProblem:
-    from .notation import ascii_form
     msg = (f"cannot apply {op_word} to {ascii_form(a)!s} ({describe_shape(a.shape)}) and "
            f"{ascii_form(b)} ({describe_shape(b.shape)})")
     return ShapeProblem(msg + (f": {why}" if why else ""), column=b.column or a.column)

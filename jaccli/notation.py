@@ -9,7 +9,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 from . import sizes
-from .expr import Expr
+from . import node
+from .node import Expr
 
 # Binding strength, loosest first, as in SPEC.md.
 ADD, MUL, UNARY, POW, POSTFIX, ATOM = 1, 2, 3, 4, 5, 6
@@ -285,3 +286,6 @@ def unicode_form(e: Expr) -> str:
 
 def latex_form(e: Expr) -> str:
     return show(e, LATEX)
+
+
+node.printer = ascii_form     # a node's repr is its ASCII form
