@@ -34,7 +34,7 @@ class JacobianResult:
     def __init__(self, wrt: str, jacobian: Jacobian):
         self.wrt = wrt
         self.jacobian = jacobian    # in the chosen layout
-        self.value = None           # evaluate.DiagonalValue | DenseValue | None
+        self.value = None           # values.DiagonalValue | DenseValue | None
         # For a scalar f and one matrix W: ∂f/∂W with W's own shape (None otherwise, or when
         # the Jacobian has no matrix form), as deep-learning code uses it.
         self.gradient: Expr | None = None
@@ -252,7 +252,8 @@ def _declarations(shapes: dict, values: dict) -> dict:
 
 
 def _evaluate(result: Result, dense_limit: int | None) -> None:
-    from .evaluate import Evaluator, NotEvaluable
+    from .evaluate import Evaluator
+    from .values import NotEvaluable
 
     ev = Evaluator(result.values)
     for name, finite in ev.inputs_finite.items():

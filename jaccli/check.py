@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import sizes
-from .evaluate import Evaluator, NotEvaluable
+from .evaluate import Evaluator
+from .values import NotEvaluable
 
 POINTS = 3              # random points per check when no values are given
 DEFAULT_SIZE = 3        # a symbolic size, for the random points

@@ -36,6 +36,11 @@ def gradient_expr(j: J.Jacobian, n) -> Expr:
     raise _not_yet(j)
 
 
+def _as_vector(v: Expr, n) -> Expr:
+    """A term's gradient with the shape of the whole: (n,), or a scalar when n is 1."""
+    return v if n == 1 else E.fit(v, (n,))
+
+
 def _not_yet(j: J.Jacobian) -> Unsupported:
     return Unsupported(f"jac cannot yet differentiate the gradient {j.form()} again: it has no "
                        "closed form as a vector", hint="ask for the Hessian with respect to "

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .api import LAYOUTS, compute, output_kind
+from .api import LAYOUTS, compute
 from .inputs import parse_shape, parse_wrt
 
 
@@ -139,7 +139,8 @@ def jacobian(expression: str, wrt=None, *, shapes=None, values=None, layout: str
     doc = to_dict(result)
     output = dict(doc["output"])
     if arrays:
-        from .evaluate import Evaluator, NotEvaluable
+        from .evaluate import Evaluator
+        from .values import NotEvaluable
         try:
             output["value"] = np.asarray(Evaluator(arrays)(result.tree), dtype=float)
         except NotEvaluable:

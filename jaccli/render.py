@@ -355,7 +355,7 @@ class JacobianView:
                               f"is ∂f/∂{self.item.wrt}ᵢⱼ", style="italic"), console, options)
         shaped = None
         if value is not None:
-            from .evaluate import DenseValue
+            from .values import DenseValue
             shaped = DenseValue(value.dense().reshape(rows, cols))
         yield MatrixView(jacobian=as_jacobian(self.item.gradient, rows, cols), value=shaped)
         yield Text("")

@@ -209,7 +209,7 @@ class Session:
             from .latex import fragment
             self.out.write(fragment(result) + "\n")
         else:
-            from .evaluate import NotListed
+            from .values import NotListed
             from .render import render_result
             render_result(result, self.out)
             for jr in result.jacobians:
@@ -263,7 +263,7 @@ class Session:
     def write_archive(self, result) -> None:
         """This result's Jacobians into the --save archive: the diagonal vector of a
         diagonal Jacobian, else the dense matrix."""
-        from .evaluate import TooLarge
+        from .values import TooLarge
         arrays = {}
         for jr in result.jacobians:
             if isinstance(jr.value, TooLarge):

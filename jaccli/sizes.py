@@ -49,7 +49,7 @@ class Sym:
     __repr__ = __str__
 
 
-# A size is an int or a Sym (annotations name it `Size`).
+Size = int | Sym      # what every function here takes and gives
 
 
 def symbol(name: str) -> Sym:
@@ -177,7 +177,7 @@ def surely_positive(s: Size) -> bool:
     return shifted.get((), 0) > 0 and all(c >= 0 for c in shifted.values())
 
 
-def fresh_names(used) -> Iterator[str]:
+def fresh_names(used):
     """Names for new symbols, never one in `used`: n, m, k, ..., then n1, m1, ..., n2, ..."""
     for suffix in count():
         for letter in LETTERS:

@@ -102,6 +102,20 @@ def test_numbers_of_a_product_are_gathered_in_its_diagonal(layout):
     np.testing.assert_allclose(h.value.dense(), a.T @ np.diag(6 * (a @ x)) @ a, rtol=1e-12)
 
 
+def test_a_gradient_kept_as_a_sum_is_the_sum_of_its_terms():
+    """A Jacobian left as a lazy sum of rows (jsum merges most) still gives one gradient."""
+    from jaccli import expr as E
+    from jaccli import jacobians as J
+    from jaccli.evaluate import Evaluator
+    from jaccli.hessian import gradient_expr
+
+    x, y = E.Expr("var", (), "x", (3,)), E.Expr("var", (), "y", (3,))
+    v = gradient_expr(J.Sum([J.Row(x), J.Row(y)]), 3)
+    assert v.shape == (3,)
+    values = {"x": np.array([1.0, 2.0, 3.0]), "y": np.array([0.5, 0.25, 0.0])}
+    np.testing.assert_allclose(Evaluator(values)(v), [1.5, 2.25, 3.0])
+
+
 @pytest.mark.parametrize("text, structure", [
     ("sum(x^2)/2", "identity"),
     ("c*sum(x^2)", "scaled_identity"),

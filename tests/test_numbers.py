@@ -212,7 +212,7 @@ FACTORS = [   # (scale, matrix): finite, overflowing, with NaN, inf times 0, emp
 @pytest.mark.parametrize("side", ["rows", "cols"])
 @pytest.mark.parametrize("scale,m", FACTORS)
 def test_a_factored_product_has_the_numbers_of_the_product(scale, m, side):
-    from jaccli.evaluate import ScaledValue
+    from jaccli.values import ScaledValue
     m = m if side == "rows" else m.T
     value = ScaledValue(scale, m, side)
     expected = np.empty(m.shape)       # entry by entry, as floats multiply

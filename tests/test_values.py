@@ -292,7 +292,7 @@ def test_million_element_diagonal_is_never_a_matrix(big_files, tmp_path):
 
 def test_million_element_diagonal_stays_a_vector_in_the_api(big_files):
     from jaccli.api import compute
-    from jaccli.evaluate import DiagonalValue
+    from jaccli.values import DiagonalValue
     folder, x, y = big_files
     r = compute("x*y + sin(x)", values={"x": x, "y": y}, wrt=[["x"]])
     value = r.jacobians[0].value
@@ -317,8 +317,8 @@ def test_work_on_a_diagonal_is_linear_in_its_length():
 
 
 def test_too_large_dense_jacobian_is_skipped_with_a_warning(monkeypatch, tmp_path):
-    from jaccli import evaluate
-    monkeypatch.setattr(evaluate, "MAX_ENTRIES", 10 ** 5)   # softmax over 400: 1.6*10^5
+    from jaccli import values
+    monkeypatch.setattr(values, "MAX_ENTRIES", 10 ** 5)   # softmax over 400: 1.6*10^5
     save = tmp_path / "out.npz"
     values = ",".join(str(v) for v in np.linspace(-1, 1, 400))
     status, doc, err = one("softmax(x)", at=[f"x={values}"], save=str(save))
