@@ -55,7 +55,8 @@ def deep_recursion(limit: int = 20000):
 class Expr:
     """An expression node. Equality and hash are structural; `shape` and `column` ride along."""
 
-    __slots__ = ("op", "args", "value", "shape", "column", "_hash")
+    # `_written` is not set by the constructor: `written_size` fills it in when asked.
+    __slots__ = ("op", "args", "value", "shape", "column", "_hash", "_written")
 
     def __init__(self, op: str, args: tuple = (), value=None, shape=None, column=None):
         set_ = object.__setattr__
@@ -96,6 +97,30 @@ class Expr:
                 seen.setdefault(node.value, None)
             stack.extend(reversed(node.args))
         return list(seen)
+
+
+def written_size(e: Expr) -> int:
+    """How many nodes `e` has written out in full (a shared subexpression counted each time it
+    appears), found without writing it and kept on every node it visits, so the forms of one
+    answer, which share their subexpressions, are counted once (iterative: no recursion limit)."""
+    try:
+        return e._written
+    except AttributeError:
+        pass
+    set_ = object.__setattr__
+    stack = [e]
+    while stack:
+        node = stack[-1]
+        pending = [a for a in node.args if not hasattr(a, "_written")]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        size = 1
+        for a in node.args:
+            size += a._written
+        set_(node, "_written", size)
+    return e._written
 
 
 # ---------------------------------------------------------------- shapes of operations

@@ -938,6 +938,25 @@ def map_payloads(j: Jacobian, s) -> Jacobian:
     return j
 
 
+def payloads(j: Jacobian) -> list[Expr]:
+    """The closed forms a Jacobian is made of, in the order `map_payloads` visits them."""
+    out: list[Expr] = []
+    stack = [j]
+    while stack:
+        k = stack.pop()
+        payload = getattr(k, _PAYLOAD.get(type(k), ""), None)
+        if payload is not None:
+            out.append(payload)
+        elif isinstance(k, (Sum, Product, Kron, Stack)):
+            stack.extend(reversed(k.terms if isinstance(k, Sum) else k.factors if
+                                  isinstance(k, Product) else (k.a, k.b) if
+                                  isinstance(k, Kron) else k.blocks))
+    return out
+
+
+_PAYLOAD = {Scaled: "c", Diagonal: "d", Row: "v", Column: "v", Scalar: "c", Matrix: "m"}
+
+
 def _product(factors: list) -> Jacobian:
     if len(factors) == 1:
         return factors[0]
