@@ -33,6 +33,7 @@ from .expr import Expr, typed
 EXPAND_LIMIT = 24
 _ELEMENTWISE = set(E.ELEMENTWISE_FUNCTIONS) - {"sqrt"}
 _ONE = E.ONE
+_F1, _HALF = Fraction(1), Fraction(1, 2)     # shared: a Fraction costs a call to make
 
 
 def simplify(e: Expr) -> Expr:
@@ -111,13 +112,13 @@ class Algebra:
     def factors_of(self, t: Expr) -> dict:
         f = self.factors.get(t)
         if f is None:
-            f = {t: Fraction(1)}
+            f = {t: _F1}
             self.factors[t] = f
         return f
 
     def atom(self, e: Expr) -> dict:
         """e as a polynomial of one term: itself."""
-        return {self.whole(e): Fraction(1)}
+        return {self.whole(e): _F1}
 
     # ------------------------------------------------------------------ expression -> poly
     def poly(self, e: Expr) -> dict:
@@ -136,7 +137,7 @@ class Algebra:
         if op in ("var", "dim"):
             return self.atom(e)
         if op == "ones":
-            return {_ONE: Fraction(1)}
+            return {_ONE: _F1}
         if op == "zeros":
             return {}
         if op == "add":
@@ -154,7 +155,7 @@ class Algebra:
         if op == "pow":
             return self.power(e)
         if op == "sqrt":
-            return self.raised(self.poly(e.args[0]), e.args[0].shape, Fraction(1, 2))
+            return self.raised(self.poly(e.args[0]), e.args[0].shape, _HALF)
         if op in ("matmul", "dot"):
             return self.matmul(e)
         if op == "transpose":
@@ -210,7 +211,7 @@ class Algebra:
                 operands.append(node)
         first = operands[0]
         p, shape = self.poly(first), first.shape    # the product so far, apart from ...
-        c, f = Fraction(1), None                    # ... c·f: one-term operands not yet in
+        c, f = _F1, None                    # ... c·f: one-term operands not yet in
         for operand in operands[1:]:
             q = self.poly(operand)
             if len(q) == 1 and len(p) <= 1:
@@ -246,7 +247,7 @@ class Algebra:
 
     def whole(self, e: Expr) -> Expr:
         """e as one factor of a product (a sum kept together), its own base."""
-        self.factors.setdefault(e, {e: Fraction(1)})
+        self.factors.setdefault(e, {e: _F1})
         return e
 
     def inverse(self, p: dict, shape) -> dict:
@@ -261,7 +262,7 @@ class Algebra:
         a, b = e.args
         pb = self.poly(b)
         if not pb:
-            return {_ONE: Fraction(1)}
+            return {_ONE: _F1}
         if len(pb) == 1 and _ONE in pb:
             return self.raised(self.poly(a), a.shape, pb[_ONE])
         return self.atom(typed("pow", (self.simplify_inner(a), self.simplify_inner(b))))
@@ -277,12 +278,12 @@ class Algebra:
                 folded = E.fold_power(c, k)
                 if folded is not None:
                     return {self.term({b: x * k for b, x in f.items()}): folded}
-        g, common, rest = self.content(p) if len(p) > 1 else (Fraction(1), {}, p)
+        g, common, rest = self.content(p) if len(p) > 1 else (_F1, {}, p)
         folded = E.fold_power(g, k)
         if len(p) > 1 and folded is not None and k.denominator == 1:
             raised = {b: x * k for b, x in common.items()}
             return {self.term(times(raised, {self.whole(self.sum_expr(rest, shape)): k})): folded}
-        return {self.term({self.whole(self.build(p, shape)): k}): Fraction(1)}
+        return {self.term({self.whole(self.build(p, shape)): k}): _F1}
 
     # ------------------------------------------------------------------ linear maps
     def fitted(self, e: Expr) -> dict:
@@ -297,7 +298,7 @@ class Algebra:
         for t, c in p.items():
             if t.shape != tuple(shape):
                 merged = dict(self.factors_of(t))
-                merged[ones] = Fraction(1)
+                merged[ones] = _F1
                 t = self.term(merged)
             out[t] = out.get(t, 0) + c
         return out
@@ -307,9 +308,15 @@ class Algebra:
         hit = self.splits.get(t)
         if hit is None:
             f = self.factors_of(t)
-            scalars = {b: x for b, x in f.items() if b.shape == ()}
-            rest = {b: x for b, x in f.items() if b.shape != ()}
-            hit = self.splits[t] = (scalars, self.term(rest))
+            if t.shape == ():                   # a scalar term has scalar factors only
+                hit = (dict(f), _ONE)
+            elif len(f) == 1 and f.get(t) == 1:     # one non-scalar factor: t itself
+                hit = ({}, t)
+            else:
+                scalars = {b: x for b, x in f.items() if b.shape == ()}
+                rest = {b: x for b, x in f.items() if b.shape != ()}
+                hit = (scalars, self.term(rest))
+            self.splits[t] = hit
         return hit
 
     def linear(self, p: dict, shape, core_map) -> dict:
@@ -361,7 +368,7 @@ class Algebra:
             return self.summed_core(u)
         fu, fv = self.factors_of(u), self.factors_of(v)
         if any(b in fv and fv[b] + x == 0 for b, x in fu.items()):   # (y/s)ᵀs = sum(y)
-            return self.linear(self.fit_poly({self.term(times(fu, fv)): Fraction(1)}, u.shape), u.shape,
+            return self.linear(self.fit_poly({self.term(times(fu, fv)): _F1}, u.shape), u.shape,
                                self.summed_core)
         first, second = sorted((u, v), key=self.key)
         return self.atom(typed("dot", (first, second)))
@@ -372,16 +379,16 @@ class Algebra:
     def product_core(self, m: Expr, v: Expr) -> dict:
         """m @ v for a matrix m: identities drop, chains nest to the right: A @ (B @ v)."""
         if m.op == "eye":
-            return {v: Fraction(1)}
+            return {v: _F1}
         if v.op == "eye":
-            return {m: Fraction(1)}
+            return {m: _F1}
         if m.op == "diag" and v.op == "matmul" and len(v.args[0].shape) == 1 and len(v.shape) == 2:
             d, (u, row) = m.args[0], v.args                     # diag(d) u vᵀ = (d ⊙ u) vᵀ
             du = self.fit_poly(self.product(self.poly(d), d.shape, self.poly(u), u.shape), u.shape)
             return self.linear(du, u.shape, lambda core: self.outer_core(core, row))
         if m.op == "diag" and len(v.shape) == 1:
-            return self.product({m.args[0]: Fraction(1)} if m.args[0] in self.factors
-                                else self.poly(m.args[0]), m.args[0].shape, {v: Fraction(1)}, v.shape)
+            return self.product({m.args[0]: _F1} if m.args[0] in self.factors
+                                else self.poly(m.args[0]), m.args[0].shape, {v: _F1}, v.shape)
         if m.op == "matmul" and len(m.args[0].shape) == 1 and len(v.shape) == 1:
             u, row = m.args                                    # (u vᵀ) w = u (v·w)
             w = self.fitted(typed("transpose", (row,)))
@@ -400,15 +407,15 @@ class Algebra:
 
     def transpose_core(self, m: Expr, shape) -> dict:
         if m.shape == ():                                       # a scalar is its own transpose
-            return {self.term(self.factors_of(m)): Fraction(1)}
+            return {self.term(self.factors_of(m)): _F1}
         if len(m.shape) == 1:
             return self.atom(typed("transpose", (m,)))
         if m.op == "transpose":
-            return {m.args[0]: Fraction(1)} if m.args[0] in self.factors else self.poly(m.args[0])
+            return {m.args[0]: _F1} if m.args[0] in self.factors else self.poly(m.args[0])
         if m.op == "eye":
-            return {m: Fraction(1)}
+            return {m: _F1}
         if m.op == "ones":
-            return {self.term({E.ones(_flipped(m.shape)): Fraction(1)}): Fraction(1)}
+            return {self.term({E.ones(_flipped(m.shape)): _F1}): _F1}
         if m.op == "diag":
             return self.atom(m)
         if m.op == "matmul":
@@ -418,7 +425,7 @@ class Algebra:
             return self.atom(typed("transpose", (m,)))
         f = self.factors_of(m)
         if len(f) > 1 or next(iter(f.values())) != 1:          # (A ⊙ B)ᵀ = Aᵀ ⊙ Bᵀ
-            out = {_ONE: Fraction(1)}
+            out = {_ONE: _F1}
             for b, x in f.items():
                 pb = self.transpose_core(b, b.shape)
                 out = self.product(out, (), self.raised(pb, b.shape, x) if x != 1 else pb, ())
@@ -436,9 +443,9 @@ class Algebra:
 
     def vec_core(self, m: Expr) -> dict:
         if m.op == "transpose" and len(m.args[0].shape) == 1:
-            return {m.args[0]: Fraction(1)}
+            return {m.args[0]: _F1}
         if m.op == "ones":
-            return {self.term({E.ones((sizes.product(m.shape),)): Fraction(1)}): Fraction(1)}
+            return {self.term({E.ones((sizes.product(m.shape),)): _F1}): _F1}
         return self.atom(typed("vec", (m,)))
 
     def summed(self, a: Expr) -> dict:
@@ -448,7 +455,7 @@ class Algebra:
 
     def summed_core(self, m: Expr) -> dict:
         if m.shape == ():
-            return {self.term(self.factors_of(m)): Fraction(1)}
+            return {self.term(self.factors_of(m)): _F1}
         if m.op == "ones":
             n = sizes.product(m.shape)
             return {_ONE: Fraction(n)} if isinstance(n, int) else self.atom(E.dim(n))
@@ -552,7 +559,7 @@ class Algebra:
         if inner:
             total = self.build(inner, shapes[0])
             g, core = _peel(total)
-            key = self.term({typed("sum", (core,)): Fraction(1)})
+            key = self.term({typed("sum", (core,)): _F1})
             out[key] = out.get(key, 0) + g
         return {t: c for t, c in out.items() if c}
 
@@ -588,7 +595,7 @@ class Algebra:
                 other = core.args[1 - side]
                 g, combined = _peel(self.build(inner, other.shape))
                 args = (shared, combined) if side == 0 else (combined, shared)
-                key = self.term({typed("matmul", args): Fraction(1)})
+                key = self.term({typed("matmul", args): _F1})
                 out[key] = out.get(key, 0) + g
             p = {t: c for t, c in out.items() if c}
         return p
@@ -614,7 +621,9 @@ def display(e: Expr, algebra: Algebra | None = None) -> Expr:
                 out = typed("matmul", (ra, b)) if _transposes(ra) + _transposes(b) <= \
                     _transposes(rb) + _transposes(a) else typed("matmul", (rb, a))
         elif node.args:
-            out = Expr(node.op, tuple(walk(x) for x in node.args), node.value, node.shape)
+            args = tuple(walk(x) for x in node.args)
+            same = all(x is y for x, y in zip(args, node.args))     # most nodes: kept as they are
+            out = node if same else Expr(node.op, args, node.value, node.shape)
         else:
             out = node
         memo[node] = out
@@ -686,7 +695,7 @@ def _peel(e: Expr) -> tuple[Fraction, Expr]:
         return g / e.args[1].value, core
     if e.op == "mul" and E.is_number(e.args[0]) and isinstance(e.args[0].value, Fraction):
         return e.args[0].value, e.args[1]
-    return Fraction(1), e
+    return _F1, e
 
 
 def _fit(e: Expr, shape) -> Expr:
@@ -721,7 +730,7 @@ def _flipped(shape) -> tuple:
 def _power(base: Expr, x: Fraction) -> Expr:
     if x == 1:
         return base
-    if x == Fraction(1, 2):
+    if x == _HALF:
         return typed("sqrt", (base,))
     return typed("pow", (base, E.num(x)))
 
@@ -757,7 +766,7 @@ def _merge_vec(factors: dict) -> dict:
             typed("div", (E.ONE, _power(b.args[0], -factors[b])))
         inner = f if inner is None else typed("mul", (inner, f))
     out = {b: x for b, x in factors.items() if b.op != "vec"}
-    out[typed("vec", (inner,))] = Fraction(1)
+    out[typed("vec", (inner,))] = _F1
     return out
 
 

@@ -298,6 +298,7 @@ def zeros(shape) -> Expr:
 
 ZERO = num(0)
 ONE = num(1)
+_F0, _F1 = Fraction(0), Fraction(1)     # shared: a Fraction costs a call to make
 
 
 def is_zero(e: Expr) -> bool:
@@ -340,7 +341,7 @@ def coefficient(t: Expr) -> tuple:
         return t.args[0].value * c, u
     if t.op == "div" and is_number(t.args[0]) and t.args[0].value != 1:
         return t.args[0].value, typed("div", (ONE, t.args[1]))
-    return Fraction(1), t
+    return _F1, t
 
 
 def _scaled(c, core: Expr, shape) -> Expr:
@@ -366,9 +367,9 @@ def add(*terms: Expr) -> Expr:
         flat.extend(t.args if t.op == "add" else (t,))
     shape = broadcast_shape("add", flat)
     coefficients: dict = {}
-    constant, constant_at = Fraction(0), None
+    constant, constant_at = _F0, None
     for t in flat:
-        c, u = (Fraction(1), t) if is_number(t) else coefficient(t)
+        c, u = (_F1, t) if is_number(t) else coefficient(t)
         if is_number(u) or u.op == "ones":    # -2 is neg(2), and 1 is 1 in any shape
             constant += c * (u.value if is_number(u) else 1)
             constant_at = len(coefficients) if constant_at is None else constant_at
