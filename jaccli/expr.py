@@ -59,13 +59,13 @@ class Expr:
     __slots__ = ("op", "args", "value", "shape", "column", "_hash", "_written")
 
     def __init__(self, op: str, args: tuple = (), value=None, shape=None, column=None):
-        set_ = object.__setattr__
-        set_(self, "op", op)
-        set_(self, "args", tuple(args))
-        set_(self, "value", value)
-        set_(self, "shape", shape)
-        set_(self, "column", column)
-        set_(self, "_hash", hash((op, value, self.args)))
+        args = tuple(args)
+        _set_op(self, op)
+        _set_args(self, args)
+        _set_value(self, value)
+        _set_shape(self, shape)
+        _set_column(self, column)
+        _set_hash(self, hash((op, value, args)))
 
     def __setattr__(self, key, value):
         raise AttributeError("Expr is immutable")
@@ -99,6 +99,12 @@ class Expr:
         return list(seen)
 
 
+# The constructor fills the slots through their own setters (Expr.__setattr__ refuses, and
+# object.__setattr__ looks each name up again: a node is built tens of times per answer).
+_set_op, _set_args, _set_value, _set_shape, _set_column, _set_hash, _set_written = (
+    Expr.__dict__[name].__set__ for name in Expr.__slots__)
+
+
 def written_size(e: Expr) -> int:
     """How many nodes `e` has written out in full (a shared subexpression counted each time it
     appears), found without writing it and kept on every node it visits, so the forms of one
@@ -107,7 +113,6 @@ def written_size(e: Expr) -> int:
         return e._written
     except AttributeError:
         pass
-    set_ = object.__setattr__
     stack = [e]
     while stack:
         node = stack[-1]
@@ -119,7 +124,7 @@ def written_size(e: Expr) -> int:
         size = 1
         for a in node.args:
             size += a._written
-        set_(node, "_written", size)
+        _set_written(node, size)
     return e._written
 
 
@@ -159,8 +164,16 @@ def broadcast_shape(op: str, args) -> tuple:
     return shape
 
 
+_BROADCAST = frozenset(("add",) + ELEMENTWISE_BINARY)
+_SAME_SHAPE = frozenset(("neg",) + ELEMENTWISE_FUNCTIONS)
+
+
 def infer_shape(op: str, args, value):
     """The shape of `op(*args)`, or a ShapeProblem naming both operands."""
+    if op in _BROADCAST:                # the most common ops first
+        return broadcast_shape(op, args)
+    if op in _SAME_SHAPE:
+        return args[0].shape
     if op == "num" or op == "dim":
         return ()
     if op in ("ones", "zeros"):
@@ -187,10 +200,6 @@ def infer_shape(op: str, args, value):
                                column=args[0].column)
         total = sizes.total(b[along] for b in blocks)
         return (blocks[0][0], total) if op == "hstack" else (total, blocks[0][1])
-    if op in ("add",) + ELEMENTWISE_BINARY:
-        return broadcast_shape(op, args)
-    if op in ("neg",) + ELEMENTWISE_FUNCTIONS:
-        return args[0].shape
     if op == "transpose":
         s = args[0].shape
         if len(s) == 1:

@@ -566,6 +566,8 @@ def scale(j: Jacobian, c: Expr) -> Jacobian:
 
 def jsum(*terms: Jacobian) -> Jacobian:
     """J₁ + J₂ + ..., merging terms of one kind (diagonals with diagonals, rows with rows)."""
+    if len(terms) == 1 and not isinstance(terms[0], Sum):   # the chain rule's one path
+        return terms[0]
     flat: list[Jacobian] = []
     for t in terms:
         flat.extend(t.terms if isinstance(t, Sum) else (t,))
