@@ -308,14 +308,13 @@ class Algebra:
         hit = self.splits.get(t)
         if hit is None:
             f = self.factors_of(t)
-            if t.shape == ():                   # a scalar term has scalar factors only
-                hit = (dict(f), _ONE)
-            elif len(f) == 1 and f.get(t) == 1:     # one non-scalar factor: t itself
+            scalars = {b: x for b, x in f.items() if b.shape == ()}
+            if len(scalars) == len(f):
+                hit = (scalars, _ONE)
+            elif not scalars:       # term(f) is t: its factors are those term made it from
                 hit = ({}, t)
             else:
-                scalars = {b: x for b, x in f.items() if b.shape == ()}
-                rest = {b: x for b, x in f.items() if b.shape != ()}
-                hit = (scalars, self.term(rest))
+                hit = (scalars, self.term({b: x for b, x in f.items() if b.shape != ()}))
             self.splits[t] = hit
         return hit
 
