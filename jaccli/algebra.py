@@ -42,12 +42,12 @@ def simplify(e: Expr) -> Expr:
 
 
 class Algebra:
-    """One simplification session; memoises per node so shared subtrees cost once."""
+    """One simplification session; memoises per node so shared subtrees cost once. (A
+    node's sort key depends on the node alone: it is kept on the node itself.)"""
 
     def __init__(self):
         self.polys: dict[Expr, dict] = {}
         self.factors: dict[Expr, dict] = {_ONE: {}}
-        self.keys: dict[Expr, tuple] = {}
         self.splits: dict[Expr, tuple] = {}
         # e -> its canonical form, and every canonical form to itself: a form simplified
         # once is not worked on again (jacobians.simplified passes over a Jacobian twice).
@@ -71,14 +71,14 @@ class Algebra:
         compared in constant time: the node, its size and its operands' heads come first (so
         x comes before y, X @ w before b, cos(x) before cos(sin(x))), then a digest of the
         whole tree."""
-        k = self.keys.get(e)
+        k = getattr(e, "_key", None)
         if k is None:
             kids = [self.key(a) for a in e.args]
             # Python hashes tuples of ints the same in every run (strings it does not)
             digest = hash((zlib.crc32(f"{e.op} {e.value}".encode()), *(c[-1] for c in kids)))
             size = 1 + sum(c[2] for c in kids)
             k = (e.op, str(e.value), size, tuple(c[:2] for c in kids), digest)
-            self.keys[e] = k
+            E.remember_key(e, k)
         return k
 
     def term(self, factors: dict) -> Expr:
@@ -604,6 +604,8 @@ class Algebra:
 
 def display(e: Expr, algebra: Algebra | None = None) -> Expr:
     """e with dot products written as a row times a column, transposes pushed inward."""
+    if not _has_dot(e):         # most forms: nothing to orient
+        return e
     algebra = algebra or Algebra()
     memo: dict[Expr, Expr] = {}
 
@@ -629,6 +631,21 @@ def display(e: Expr, algebra: Algebra | None = None) -> Expr:
         return out
 
     return walk(e)
+
+
+def _has_dot(e: Expr) -> bool:
+    """Whether e has a dot product anywhere (each shared node looked at once)."""
+    seen: set[int] = set()
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        if node.op == "dot":
+            return True
+        for a in node.args:
+            if a.args and id(a) not in seen:      # a leaf is never a dot product
+                seen.add(id(a))
+                stack.append(a)
+    return False
 
 
 def row_form(v: Expr, algebra: Algebra | None = None) -> Expr:

@@ -55,8 +55,9 @@ def deep_recursion(limit: int = 20000):
 class Expr:
     """An expression node. Equality and hash are structural; `shape` and `column` ride along."""
 
-    # `_written` is not set by the constructor: `written_size` fills it in when asked.
-    __slots__ = ("op", "args", "value", "shape", "column", "_hash", "_written")
+    # `_written` and `_key` are not set by the constructor: `written_size` and
+    # `algebra.Algebra.key` fill them in when asked.
+    __slots__ = ("op", "args", "value", "shape", "column", "_hash", "_written", "_key")
 
     def __init__(self, op: str, args: tuple = (), value=None, shape=None, column=None):
         args = tuple(args)
@@ -101,8 +102,8 @@ class Expr:
 
 # The constructor fills the slots through their own setters (Expr.__setattr__ refuses, and
 # object.__setattr__ looks each name up again: a node is built tens of times per answer).
-_set_op, _set_args, _set_value, _set_shape, _set_column, _set_hash, _set_written = (
-    Expr.__dict__[name].__set__ for name in Expr.__slots__)
+_set_op, _set_args, _set_value, _set_shape, _set_column, _set_hash, _set_written, \
+    remember_key = (Expr.__dict__[name].__set__ for name in Expr.__slots__)
 
 
 def written_size(e: Expr) -> int:
