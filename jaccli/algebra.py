@@ -101,8 +101,9 @@ class Algebra:
         order = sorted(factors, key=lambda b: (b.shape != (), self.key(b)))
         factors = {b: factors[b] for b in order}
         shown = _mean_form(factors)
-        top = [_power(b, x) for b, x in shown.items() if x > 0]
-        bottom = [_power(b, -x) for b, x in shown.items() if x < 0]
+        # signs from numerators: comparing a Fraction with 0 takes Fraction's slow path
+        top = [_power(b, x) for b, x in shown.items() if x.numerator > 0]
+        bottom = [_power(b, -x) for b, x in shown.items() if x.numerator < 0]
         t = _chain(top) if top else _ONE
         if bottom:
             t = typed("div", (t, _chain(bottom)))
@@ -194,7 +195,8 @@ class Algebra:
             ft = self.factors_of(t)
             for u, d in q.items():
                 key = self.plain(times(ft, self.factors_of(u)))
-                out[key] = out.get(key, 0) + c * d
+                old = out.get(key)
+                out[key] = c * d if old is None else old + c * d
         return {t: c for t, c in out.items() if c}
 
     def product_chain(self, e: Expr) -> dict:
@@ -223,7 +225,8 @@ class Algebra:
                 (t, d), = q.items()
                 c *= d
                 for b, x in self.factors_of(t).items():
-                    f[b] = f.get(b, 0) + x
+                    old = f.get(b)
+                    f[b] = x if old is None else old + x
             else:
                 if f is not None:
                     p, f = ({self.plain(f): c} if c else {}), None
@@ -300,7 +303,8 @@ class Algebra:
                 merged = dict(self.factors_of(t))
                 merged[ones] = _F1
                 t = self.term(merged)
-            out[t] = out.get(t, 0) + c
+            old = out.get(t)
+            out[t] = c if old is None else old + c
         return out
 
     def split(self, t: Expr) -> tuple[dict, Expr]:
@@ -325,7 +329,8 @@ class Algebra:
             scalars, core = self.split(t)
             for u, d in core_map(core).items():
                 key = self.plain(times(scalars, self.factors_of(u)))
-                out[key] = out.get(key, 0) + c * d
+                old = out.get(key)
+                out[key] = c * d if old is None else old + c * d
         return {t: c for t, c in out.items() if c}
 
     def bilinear(self, a: Expr, b: Expr, core_map) -> dict:
@@ -339,7 +344,8 @@ class Algebra:
             part = self.linear(p, a.shape, lambda m: core_map(m, core_t))
             for u, d in part.items():
                 key = self.plain(times(self.factors_of(u), s_t))
-                out[key] = out.get(key, 0) + c * d
+                old = out.get(key)
+                out[key] = c * d if old is None else old + c * d
         return {t: c for t, c in out.items() if c}
 
     def matmul(self, e: Expr) -> dict:
@@ -473,15 +479,15 @@ class Algebra:
         denominators = {c.denominator for c in coefficients}
         g = Fraction(_gcd_all([c.numerator for c in coefficients]),
                      denominators.pop() if len(denominators) == 1 else 1)
-        if all(c < 0 for c in coefficients):
+        if all(c.numerator < 0 for c in coefficients):
             g = -g
         terms = [self.factors_of(t) for t in p]
         common = {}
         for b, x in terms[0].items():
             xs = [f.get(b, 0) for f in terms]
-            if all(y > 0 for y in xs):
+            if all(y.numerator > 0 for y in xs):
                 common[b] = min(xs)
-            elif all(y < 0 for y in xs):
+            elif all(y.numerator < 0 for y in xs):
                 common[b] = max(xs)
         common = {b: x for b, x in common.items() if b.shape == () or b.op != "ones"}
         if not common and g == 1:
@@ -523,7 +529,8 @@ class Algebra:
                 if core.op == "vec":
                     f[core.args[0]] = f.get(core.args[0], 0) + 1
                 key = self.term(f)
-                inner[key] = inner.get(key, 0) + c
+                old = inner.get(key)
+                inner[key] = c if old is None else old + c
             return typed("vec", (self.build(inner, vecs[0].args[0].shape),))
         if len(p) == 1:
             (t, c), = p.items()
@@ -531,7 +538,7 @@ class Algebra:
         if any(self.split(t)[1].op not in ("ones", "num") for t in p):   # 1 - tanh(u)^2, Xw + b
             p = {(self.term(self.split(t)[0]) if self.split(t)[1].op == "ones" else t): c
                  for t, c in p.items()}
-        order = sorted(p, key=lambda t: (p[t] < 0, self.key(t)))
+        order = sorted(p, key=lambda t: (p[t].numerator < 0, self.key(t)))
         return _fit(typed("add", [scaled(p[t], t) for t in order]), shape)
 
     def merge_sums(self, p: dict) -> dict:
@@ -559,7 +566,8 @@ class Algebra:
             total = self.build(inner, shapes[0])
             g, core = _peel(total)
             key = self.term({typed("sum", (core,)): _F1})
-            out[key] = out.get(key, 0) + g
+            old = out.get(key)
+            out[key] = g if old is None else old + g
         return {t: c for t, c in out.items() if c}
 
     def merge_products(self, p: dict) -> dict:
@@ -579,7 +587,8 @@ class Algebra:
                 scalars, core = parts[t]
                 shared = core.args[side] if _is_product(core) else None
                 if shared is None or shared not in merged:
-                    out[t] = out.get(t, 0) + c
+                    old = out.get(t)
+                    out[t] = c if old is None else old + c
                     continue
                 if shared in done:
                     continue
@@ -590,12 +599,14 @@ class Algebra:
                     f = dict(s_u)
                     f[core_u.args[1 - side]] = f.get(core_u.args[1 - side], 0) + 1
                     key = self.term(f)
-                    inner[key] = inner.get(key, 0) + p[u]
+                    old = inner.get(key)
+                    inner[key] = p[u] if old is None else old + p[u]
                 other = core.args[1 - side]
                 g, combined = _peel(self.build(inner, other.shape))
                 args = (shared, combined) if side == 0 else (combined, shared)
                 key = self.term({typed("matmul", args): _F1})
-                out[key] = out.get(key, 0) + g
+                old = out.get(key)
+                out[key] = g if old is None else old + g
             p = {t: c for t, c in out.items() if c}
         return p
 
@@ -787,16 +798,20 @@ def _merge_vec(factors: dict) -> dict:
 
 
 def times(a: dict, b: dict) -> dict:
-    """The factors of a product: {base: exponent} with the exponents of shared bases added."""
+    """The factors of a product: {base: exponent} with the exponents of shared bases added.
+    (Here and throughout, a missing entry is not added to as 0: 0 + a Fraction takes
+    Fraction's slow reflected path.)"""
     out = dict(a)
     for base, x in b.items():
-        out[base] = out.get(base, 0) + x
+        old = out.get(base)
+        out[base] = x if old is None else old + x
     return out
 
 
 def _accumulate(out: dict, p: dict) -> None:
     for t, c in p.items():
-        total = out.get(t, 0) + c
+        old = out.get(t)
+        total = c if old is None else old + c
         if total:
             out[t] = total
         else:

@@ -384,7 +384,8 @@ def add(*terms: Expr) -> Expr:
             constant += c * (u.value if is_number(u) else 1)
             constant_at = len(coefficients) if constant_at is None else constant_at
         elif not is_zero(u):
-            coefficients[u] = coefficients.get(u, 0) + c
+            old = coefficients.get(u)       # not 0 + c: Fraction's slow reflected path
+            coefficients[u] = c if old is None else old + c
     coefficients = _common_left_factors(coefficients)
     rest = [mul(num(c), u) for u, c in coefficients.items() if c]
     if constant:
