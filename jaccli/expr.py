@@ -108,23 +108,31 @@ _set_op, _set_args, _set_value, _set_shape, _set_column, _set_hash, _set_written
 
 def written_size(e: Expr) -> int:
     """How many nodes `e` has written out in full (a shared subexpression counted each time it
-    appears), found without writing it and kept on every node it visits, so the forms of one
-    answer, which share their subexpressions, are counted once (iterative: no recursion limit)."""
-    try:
-        return e._written
-    except AttributeError:
-        pass
+    appears), found without writing it and kept on every node with operands that it visits,
+    so the forms of one answer, which share their subexpressions, are counted once
+    (iterative: no recursion limit)."""
+    size = getattr(e, "_written", None)
+    if size is not None:
+        return size
+    if not e.args:
+        return 1
     stack = [e]
     while stack:
         node = stack[-1]
-        pending = [a for a in node.args if not hasattr(a, "_written")]
-        if pending:
+        size, pending = 1, None
+        for a in node.args:
+            if not a.args:
+                size += 1
+                continue
+            known = getattr(a, "_written", None)
+            if known is None:
+                pending = [a] if pending is None else pending + [a]
+            else:
+                size += known
+        if pending is not None:
             stack.extend(pending)
             continue
         stack.pop()
-        size = 1
-        for a in node.args:
-            size += a._written
         _set_written(node, size)
     return e._written
 

@@ -481,8 +481,7 @@ def retype(tree: Expr, shapes: dict[str, tuple]) -> Expr:
         if key in memo:
             return memo[key]
         if node.op == "var":
-            out = E.var(node.value, shapes[node.value])
-            out = Expr("var", (), node.value, out.shape, node.column)
+            out = Expr("var", (), node.value, tuple(shapes[node.value]), node.column)
         elif node.op == "num":
             out = Expr("num", (), node.value, (), node.column)
         else:
