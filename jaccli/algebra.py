@@ -617,31 +617,30 @@ def display(e: Expr, algebra: Algebra | None = None) -> Expr:
     """e with dot products written as a row times a column, transposes pushed inward."""
     if not _has_dot(e):         # most forms: nothing to orient
         return e
-    algebra = algebra or Algebra()
-    memo: dict[Expr, Expr] = {}
+    return _oriented(e, algebra or Algebra(), {})
 
-    def walk(node: Expr) -> Expr:
-        hit = memo.get(node)
-        if hit is not None:
-            return hit
-        if node.op == "dot":
-            a, b = (walk(x) for x in node.args)
-            if a.op == "var" and b.op == "var":
-                out = typed("dot", (a, b))
-            else:
-                ra, rb = row_form(a, algebra), row_form(b, algebra)
-                out = typed("matmul", (ra, b)) if _transposes(ra) + _transposes(b) <= \
-                    _transposes(rb) + _transposes(a) else typed("matmul", (rb, a))
-        elif node.args:
-            args = tuple(walk(x) for x in node.args)
-            same = all(x is y for x, y in zip(args, node.args))     # most nodes: kept as they are
-            out = node if same else Expr(node.op, args, node.value, node.shape)
+
+def _oriented(node: Expr, algebra: Algebra, memo: dict) -> Expr:
+    """display's walk (a function of its own: a closure calling itself is a reference cycle)."""
+    hit = memo.get(node)
+    if hit is not None:
+        return hit
+    if node.op == "dot":
+        a, b = (_oriented(x, algebra, memo) for x in node.args)
+        if a.op == "var" and b.op == "var":
+            out = typed("dot", (a, b))
         else:
-            out = node
-        memo[node] = out
-        return out
-
-    return walk(e)
+            ra, rb = row_form(a, algebra), row_form(b, algebra)
+            out = typed("matmul", (ra, b)) if _transposes(ra) + _transposes(b) <= \
+                _transposes(rb) + _transposes(a) else typed("matmul", (rb, a))
+    elif node.args:
+        args = tuple(_oriented(x, algebra, memo) for x in node.args)
+        same = all(x is y for x, y in zip(args, node.args))     # most nodes: kept as they are
+        out = node if same else Expr(node.op, args, node.value, node.shape)
+    else:
+        out = node
+    memo[node] = out
+    return out
 
 
 def _has_dot(e: Expr) -> bool:

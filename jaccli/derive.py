@@ -46,27 +46,26 @@ class Derivation:
 
     def jacobian(self, name: str, shape: tuple) -> J.Jacobian:
         """∂tree/∂name (a variable of the given shape; matrices through row-major vec)."""
-        n = rules.size(shape)
-        memo: dict[Expr, J.Jacobian] = {}
-        paths = self.paths
+        return self._d(self.tree, name, rules.size(shape), {})
 
-        def d(node: Expr) -> J.Jacobian:
-            hit = memo.get(node)
-            if hit is not None:
-                return hit
-            through = paths[node].get(name)
-            if through is None:
-                out = J.Zero(rules.size(node.shape), n)
-            elif node.op == "var":
-                out = J.Identity(n)
-            elif node.op in ("vector", "matrix"):      # entries in row-major order
-                out = J.vstack(d(a) for a in node.args)
-            else:
-                out = J.jsum(*(J.jmul(rules.local(node, i), d(node.args[i])) for i in through))
-            memo[node] = out
-            return out
-
-        return d(self.tree)
+    def _d(self, node: Expr, name: str, n, memo: dict) -> J.Jacobian:
+        """∂node/∂name, memoised in `memo` (a method, not a closure calling itself: that
+        would be a reference cycle keeping every Jacobian alive until a collection)."""
+        hit = memo.get(node)
+        if hit is not None:
+            return hit
+        through = self.paths[node].get(name)
+        if through is None:
+            out = J.Zero(rules.size(node.shape), n)
+        elif node.op == "var":
+            out = J.Identity(n)
+        elif node.op in ("vector", "matrix"):      # entries in row-major order
+            out = J.vstack(self._d(a, name, n, memo) for a in node.args)
+        else:
+            out = J.jsum(*(J.jmul(rules.local(node, i), self._d(node.args[i], name, n, memo))
+                           for i in through))
+        memo[node] = out
+        return out
 
 
 def jacobian(tree: Expr, name: str, shape: tuple) -> J.Jacobian:

@@ -474,20 +474,22 @@ def infer(tree: Expr, declared: dict[str, tuple], extra_names=()) -> tuple[Expr,
 
 def retype(tree: Expr, shapes: dict[str, tuple]) -> Expr:
     """Rebuild `tree` with every node's shape checked (expr.typed)."""
-    memo: dict[int, Expr] = {}
+    return _retyped(tree, shapes, {})
 
-    def build(node: Expr) -> Expr:
-        key = id(node)
-        if key in memo:
-            return memo[key]
-        if node.op == "var":
-            out = Expr("var", (), node.value, tuple(shapes[node.value]), node.column)
-        elif node.op == "num":
-            out = Expr("num", (), node.value, (), node.column)
-        else:
-            value = None if node.op == "add" else node.value   # a sum's value: sign columns
-            out = E.typed(node.op, [build(a) for a in node.args], value, node.column)
-        memo[key] = out
-        return out
 
-    return build(tree)
+def _retyped(node: Expr, shapes: dict, memo: dict[int, Expr]) -> Expr:
+    """(A function of its own, not a closure: a closure that calls itself is a reference
+    cycle, and would keep the whole tree alive until the garbage collector runs.)"""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if node.op == "var":
+        out = Expr("var", (), node.value, tuple(shapes[node.value]), node.column)
+    elif node.op == "num":
+        out = Expr("num", (), node.value, (), node.column)
+    else:
+        value = None if node.op == "add" else node.value   # a sum's value: sign columns
+        out = E.typed(node.op, [_retyped(a, shapes, memo) for a in node.args], value,
+                      node.column)
+    memo[key] = out
+    return out
