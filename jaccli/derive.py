@@ -23,22 +23,29 @@ class Derivation:
         self.tree = tree
         # node -> {variable name: indices of the operands that contain it}
         self.paths: dict[Expr, dict[str, tuple[int, ...]]] = {}
-        stack = [(tree, False)]
+        paths = self.paths
+        stack = [tree]
         while stack:                      # post-order without recursion
-            node, ready = stack.pop()
-            if node in self.paths:
+            node = stack[-1]
+            args = node.args
+            if args:
+                pending = [a for a in args if a not in paths]
+                if pending:
+                    stack.extend(pending)
+                    continue
+            stack.pop()
+            if node in paths:
                 continue
-            if not ready:
-                stack.append((node, True))
-                stack.extend((a, False) for a in node.args if a not in self.paths)
-                continue
-            found: dict[str, list[int]] = {}
-            for i, a in enumerate(node.args):
-                for name in self.paths[a]:
-                    found.setdefault(name, []).append(i)
-            if node.op == "var":
-                found[node.value] = []
-            self.paths[node] = {name: tuple(ix) for name, ix in found.items()}
+            if not args:
+                paths[node] = {node.value: ()} if node.op == "var" else {}
+            elif len(args) == 1:
+                paths[node] = dict.fromkeys(paths[args[0]], (0,))
+            else:
+                found: dict[str, list[int]] = {}
+                for i, a in enumerate(args):
+                    for name in paths[a]:
+                        found.setdefault(name, []).append(i)
+                paths[node] = {name: tuple(ix) for name, ix in found.items()}
 
     def vector_entries(self) -> int:
         """How many entries the vector literals hold (their Jacobians visit every entry)."""

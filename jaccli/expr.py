@@ -13,7 +13,6 @@ differentiated again.
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 from fractions import Fraction
 
 from . import sizes
@@ -40,16 +39,25 @@ ELEMENTWISE_BINARY = ("mul", "div", "pow", "max", "min")
 SHAPING_OPS = ("matmul", "dot", "diag", "vec", "kron") + REDUCTIONS + VECTOR_FUNCTIONS
 
 
-@contextmanager
-def deep_recursion(limit: int = 20000):
+class deep_recursion:
     """Room for the recursive walks over closed forms, which nest deeper than the input (a
-    chain of 200 functions has a derivative 400 nodes deep); the parser bounds the input."""
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old, limit))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(old)
+    chain of 200 functions has a derivative 400 nodes deep); the parser bounds the input.
+    `with deep_recursion():` (a class, not a generator: it is entered for every form)."""
+
+    __slots__ = ("limit", "old")
+
+    def __init__(self, limit: int = 20000):
+        self.limit = limit
+
+    def __enter__(self):
+        self.old = sys.getrecursionlimit()
+        if self.old < self.limit:
+            sys.setrecursionlimit(self.limit)
+
+    def __exit__(self, *exc):
+        if self.old < self.limit:
+            sys.setrecursionlimit(self.old)
+        return False
 
 
 class Expr:
