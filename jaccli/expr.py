@@ -364,7 +364,7 @@ def coefficient(t: Expr) -> tuple:
         return -c, u
     if t.op == "mul" and is_number(t.args[0]):
         c, u = coefficient(t.args[1])
-        return t.args[0].value * c, u
+        return (t.args[0].value if c is _F1 else t.args[0].value * c), u
     if t.op == "div" and is_number(t.args[0]) and t.args[0].value != 1:
         return t.args[0].value, typed("div", (ONE, t.args[1]))
     return _F1, t
@@ -372,6 +372,8 @@ def coefficient(t: Expr) -> tuple:
 
 def _scaled(c, core: Expr, shape) -> Expr:
     """c·core in normal form, broadcast to `shape`."""
+    if c is _F1:                # the common case, without comparing Fractions
+        return fit(num(c) if core.op == "num" and core.value == 1 else core, shape)
     if c == 0:
         return zeros(shape)
     if is_one(core) and core.op == "num":
@@ -448,7 +450,8 @@ def mul(a: Expr, b: Expr) -> Expr:
     if is_zero(a) or is_zero(b):
         return zeros(shape)
     (ca, u), (cb, v) = coefficient(a), coefficient(b)
-    return _scaled(ca * cb, _product(u, v), shape)
+    c = cb if ca is _F1 else ca if cb is _F1 else ca * cb
+    return _scaled(c, _product(u, v), shape)
 
 
 def _powers(t: Expr, sign, out: dict) -> None:
