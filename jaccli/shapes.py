@@ -27,8 +27,10 @@ from .errors import ShapeProblem
 from .expr import Expr, describe_shape
 from .notation import ascii_form
 
-ELEMENTWISE = ("add", "neg") + E.ELEMENTWISE_BINARY + E.ELEMENTWISE_FUNCTIONS
-SHAPING = E.SHAPING_OPS + ("transpose",)
+ELEMENTWISE = frozenset(("add", "neg") + E.ELEMENTWISE_BINARY + E.ELEMENTWISE_FUNCTIONS)
+SHAPING = frozenset(E.SHAPING_OPS + ("transpose",))
+_BROADCAST = frozenset(("add",) + E.ELEMENTWISE_BINARY)
+_SAME_SHAPE = frozenset(("neg",) + E.ELEMENTWISE_FUNCTIONS)
 
 
 # ---------------------------------------------------------------- the facts inference collects
@@ -242,9 +244,9 @@ class Walk:
                 return Known(dims, node.value not in self.declared or dims != ())
             return Open(self.groups.of_name(node.value))
         kids = [self.visit(a) for a in node.args]
-        if op in ("add",) + E.ELEMENTWISE_BINARY:
+        if op in _BROADCAST:
             return self.elementwise(node, kids)
-        if op == "neg" or op in E.ELEMENTWISE_FUNCTIONS:
+        if op in _SAME_SHAPE:
             return kids[0]
         if op in ("vector", "matrix"):
             return self.vector(node, kids)
