@@ -178,10 +178,15 @@ class Algebra:
                 (t, c), = p.items()
                 scalar = self.build({self.term(self.split(t)[0]): c}, ())
                 return self.atom(typed(op, (scalar,)))
+        if all(a is b for a, b in zip(args, e.args)):     # operands already canonical
+            return self.atom(e)
         return self.atom(typed(op, args, e.value))
 
     def simplify_inner(self, e: Expr) -> Expr:
-        return self.build(self.poly(e), e.shape)
+        p = self.poly(e)
+        if e.op == "var":           # its own canonical form (what build would give back)
+            return e
+        return self.build(p, e.shape)
 
     # ------------------------------------------------------------------ element-wise algebra
     def product(self, p: dict, ps, q: dict, qs) -> dict:
