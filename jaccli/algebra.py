@@ -228,7 +228,8 @@ class Algebra:
                     (t, c), = p.items()
                     f = dict(self.factors_of(t))
                 (t, d), = q.items()
-                c *= d
+                if d is not _F1:        # most operands: the shared 1, nothing to multiply
+                    c *= d
                 for b, x in self.factors_of(t).items():
                     old = f.get(b)
                     f[b] = x if old is None else old + x
@@ -702,7 +703,7 @@ def scaled(c: Fraction, t: Expr) -> Expr:
     """c·t written as p*t/q: -2*t/3, t/n, -t."""
     if t is _ONE or (t.op == "num" and t.value == 1):
         return E.num(c)
-    if c == 1:
+    if c is _F1 or c == 1:
         return t
     if c == -1:
         return typed("neg", (t,))
@@ -775,6 +776,8 @@ def _chain(factors: list) -> Expr:
 
 def _mean_form(factors: dict) -> dict:
     """sum(u)·n⁻¹ is shown as mean(u) when n is u's size."""
+    if not any(b.op == "sum" for b in factors):
+        return factors
     out = dict(factors)
     for b, x in factors.items():
         if b.op == "sum" and x == 1 and b.args[0].shape:
@@ -788,8 +791,10 @@ def _mean_form(factors: dict) -> dict:
 def _merge_vec(factors: dict) -> dict:
     """vec(A)ᵃ ⊙ vec(B)ᵇ = vec(Aᵃ ⊙ Bᵇ): element-wise work on flattened matrices stays inside vec."""
     vecs = [b for b in factors if b.op == "vec"]
+    if len(vecs) < 2:
+        return factors
     others = [b for b in factors if b.shape != () and b.op != "vec" and b.op != "ones"]
-    if len(vecs) < 2 or others or len({b.args[0].shape for b in vecs}) != 1:
+    if others or len({b.args[0].shape for b in vecs}) != 1:
         return factors
     inner = None
     for b in vecs:
