@@ -33,7 +33,15 @@ from .expr import Expr, typed
 EXPAND_LIMIT = 24
 _ELEMENTWISE = set(E.ELEMENTWISE_FUNCTIONS) - {"sqrt"}
 _ONE = E.ONE
-_F1, _HALF = Fraction(1), Fraction(1, 2)     # shared: a Fraction costs a call to make
+# Coefficients and exponents are ints when whole (most are 1), Fractions otherwise: ints add,
+# multiply and compare at C speed, Fractions in Python. Whatever divides starts from a
+# Fraction (_UNIT), so no quotient is ever a float.
+_UNIT, _HALF = Fraction(1), Fraction(1, 2)
+
+
+def _exact(q):
+    """A number as the algebra keeps it: an int when whole, else the Fraction."""
+    return q.numerator if q.denominator == 1 else q
 
 
 def simplify(e: Expr) -> Expr:
@@ -113,13 +121,13 @@ class Algebra:
     def factors_of(self, t: Expr) -> dict:
         f = self.factors.get(t)
         if f is None:
-            f = {t: _F1}
+            f = {t: 1}
             self.factors[t] = f
         return f
 
     def atom(self, e: Expr) -> dict:
         """e as a polynomial of one term: itself."""
-        return {self.whole(e): _F1}
+        return {self.whole(e): 1}
 
     # ------------------------------------------------------------------ expression -> poly
     def poly(self, e: Expr) -> dict:
@@ -134,11 +142,11 @@ class Algebra:
         if op == "num":
             if isinstance(e.value, float):            # inf, nan: kept as they are
                 return self.atom(e)
-            return {_ONE: e.value} if e.value else {}
+            return {_ONE: _exact(e.value)} if e.value else {}
         if op in ("var", "dim"):
             return self.atom(e)
         if op == "ones":
-            return {_ONE: _F1}
+            return {_ONE: 1}
         if op == "zeros":
             return {}
         if op == "add":
@@ -218,7 +226,7 @@ class Algebra:
                 operands.append(node)
         first = operands[0]
         p, shape = self.poly(first), first.shape    # the product so far, apart from ...
-        c, f = _F1, None                    # ... c·f: one-term operands not yet in
+        c, f = 1, None                    # ... c·f: one-term operands not yet in
         for operand in operands[1:]:
             q = self.poly(operand)
             if len(q) == 1 and len(p) <= 1:
@@ -228,7 +236,7 @@ class Algebra:
                     (t, c), = p.items()
                     f = dict(self.factors_of(t))
                 (t, d), = q.items()
-                if d is not _F1:        # most operands: the shared 1, nothing to multiply
+                if d != 1:
                     c *= d
                 for b, x in self.factors_of(t).items():
                     old = f.get(b)
@@ -256,7 +264,7 @@ class Algebra:
 
     def whole(self, e: Expr) -> Expr:
         """e as one factor of a product (a sum kept together), its own base."""
-        self.factors.setdefault(e, {e: _F1})
+        self.factors.setdefault(e, {e: 1})
         return e
 
     def inverse(self, p: dict, shape) -> dict:
@@ -265,13 +273,13 @@ class Algebra:
         if len(p) > 1:
             p = self.as_factor(p, shape)
         (t, c), = p.items()
-        return {self.term({b: -x for b, x in self.factors_of(t).items()}): 1 / c}
+        return {self.term({b: -x for b, x in self.factors_of(t).items()}): _exact(_UNIT / c)}
 
     def power(self, e: Expr) -> dict:
         a, b = e.args
         pb = self.poly(b)
         if not pb:
-            return {_ONE: _F1}
+            return {_ONE: 1}
         if len(pb) == 1 and _ONE in pb:
             return self.raised(self.poly(a), a.shape, pb[_ONE])
         return self.atom(typed("pow", (self.simplify_inner(a), self.simplify_inner(b))))
@@ -284,15 +292,16 @@ class Algebra:
             f = self.factors_of(t)
             whole = k.denominator == 1
             if whole or (c == 1 and all(x == 1 for x in f.values()) and len(f) == 1):
-                folded = E.fold_power(c, k)
+                folded = E.fold_power(Fraction(c), Fraction(k))
                 if folded is not None:
-                    return {self.term({b: x * k for b, x in f.items()}): folded}
-        g, common, rest = self.content(p) if len(p) > 1 else (_F1, {}, p)
-        folded = E.fold_power(g, k)
+                    return {self.term({b: x * k for b, x in f.items()}): _exact(folded)}
+        g, common, rest = self.content(p) if len(p) > 1 else (1, {}, p)
+        folded = E.fold_power(Fraction(g), Fraction(k))
         if len(p) > 1 and folded is not None and k.denominator == 1:
             raised = {b: x * k for b, x in common.items()}
-            return {self.term(times(raised, {self.whole(self.sum_expr(rest, shape)): k})): folded}
-        return {self.term({self.whole(self.build(p, shape)): k}): _F1}
+            return {self.term(times(raised, {self.whole(self.sum_expr(rest, shape)): k})):
+                    _exact(folded)}
+        return {self.term({self.whole(self.build(p, shape)): k}): 1}
 
     # ------------------------------------------------------------------ linear maps
     def fitted(self, e: Expr) -> dict:
@@ -307,7 +316,7 @@ class Algebra:
         for t, c in p.items():
             if t.shape != tuple(shape):
                 merged = dict(self.factors_of(t))
-                merged[ones] = _F1
+                merged[ones] = 1
                 t = self.term(merged)
             old = out.get(t)
             out[t] = c if old is None else old + c
@@ -379,7 +388,7 @@ class Algebra:
             return self.summed_core(u)
         fu, fv = self.factors_of(u), self.factors_of(v)
         if any(b in fv and fv[b] + x == 0 for b, x in fu.items()):   # (y/s)ᵀs = sum(y)
-            return self.linear(self.fit_poly({self.term(times(fu, fv)): _F1}, u.shape), u.shape,
+            return self.linear(self.fit_poly({self.term(times(fu, fv)): 1}, u.shape), u.shape,
                                self.summed_core)
         first, second = sorted((u, v), key=self.key)
         return self.atom(typed("dot", (first, second)))
@@ -390,16 +399,16 @@ class Algebra:
     def product_core(self, m: Expr, v: Expr) -> dict:
         """m @ v for a matrix m: identities drop, chains nest to the right: A @ (B @ v)."""
         if m.op == "eye":
-            return {v: _F1}
+            return {v: 1}
         if v.op == "eye":
-            return {m: _F1}
+            return {m: 1}
         if m.op == "diag" and v.op == "matmul" and len(v.args[0].shape) == 1 and len(v.shape) == 2:
             d, (u, row) = m.args[0], v.args                     # diag(d) u vᵀ = (d ⊙ u) vᵀ
             du = self.fit_poly(self.product(self.poly(d), d.shape, self.poly(u), u.shape), u.shape)
             return self.linear(du, u.shape, lambda core: self.outer_core(core, row))
         if m.op == "diag" and len(v.shape) == 1:
-            return self.product({m.args[0]: _F1} if m.args[0] in self.factors
-                                else self.poly(m.args[0]), m.args[0].shape, {v: _F1}, v.shape)
+            return self.product({m.args[0]: 1} if m.args[0] in self.factors
+                                else self.poly(m.args[0]), m.args[0].shape, {v: 1}, v.shape)
         if m.op == "matmul" and len(m.args[0].shape) == 1 and len(v.shape) == 1:
             u, row = m.args                                    # (u vᵀ) w = u (v·w)
             w = self.fitted(typed("transpose", (row,)))
@@ -418,15 +427,15 @@ class Algebra:
 
     def transpose_core(self, m: Expr, shape) -> dict:
         if m.shape == ():                                       # a scalar is its own transpose
-            return {self.term(self.factors_of(m)): _F1}
+            return {self.term(self.factors_of(m)): 1}
         if len(m.shape) == 1:
             return self.atom(typed("transpose", (m,)))
         if m.op == "transpose":
-            return {m.args[0]: _F1} if m.args[0] in self.factors else self.poly(m.args[0])
+            return {m.args[0]: 1} if m.args[0] in self.factors else self.poly(m.args[0])
         if m.op == "eye":
-            return {m: _F1}
+            return {m: 1}
         if m.op == "ones":
-            return {self.term({E.ones(_flipped(m.shape)): _F1}): _F1}
+            return {self.term({E.ones(_flipped(m.shape)): 1}): 1}
         if m.op == "diag":
             return self.atom(m)
         if m.op == "matmul":
@@ -436,7 +445,7 @@ class Algebra:
             return self.atom(typed("transpose", (m,)))
         f = self.factors_of(m)
         if len(f) > 1 or next(iter(f.values())) != 1:          # (A ⊙ B)ᵀ = Aᵀ ⊙ Bᵀ
-            out = {_ONE: _F1}
+            out = {_ONE: 1}
             for b, x in f.items():
                 pb = self.transpose_core(b, b.shape)
                 out = self.product(out, (), self.raised(pb, b.shape, x) if x != 1 else pb, ())
@@ -454,9 +463,9 @@ class Algebra:
 
     def vec_core(self, m: Expr) -> dict:
         if m.op == "transpose" and len(m.args[0].shape) == 1:
-            return {m.args[0]: _F1}
+            return {m.args[0]: 1}
         if m.op == "ones":
-            return {self.term({E.ones((sizes.product(m.shape),)): _F1}): _F1}
+            return {self.term({E.ones((sizes.product(m.shape),)): 1}): 1}
         return self.atom(typed("vec", (m,)))
 
     def summed(self, a: Expr) -> dict:
@@ -466,10 +475,10 @@ class Algebra:
 
     def summed_core(self, m: Expr) -> dict:
         if m.shape == ():
-            return {self.term(self.factors_of(m)): _F1}
+            return {self.term(self.factors_of(m)): 1}
         if m.op == "ones":
             n = sizes.product(m.shape)
-            return {_ONE: Fraction(n)} if isinstance(n, int) else self.atom(E.dim(n))
+            return {_ONE: n} if isinstance(n, int) else self.atom(E.dim(n))
         if m.op == "vec":
             return self.summed_core(m.args[0])
         if m.op == "transpose":
@@ -497,14 +506,14 @@ class Algebra:
                 common[b] = max(xs)
         common = {b: x for b, x in common.items() if b.shape == () or b.op != "ones"}
         if not common and g == 1:
-            return g, {}, p
+            return 1, {}, p
         rest = {}
         for t, c in p.items():
             f = dict(self.factors_of(t))
             for b, x in common.items():
                 f[b] -= x
-            rest[self.term(f)] = c / g
-        return g, common, rest
+            rest[self.term(f)] = _exact(c / g)        # g is a Fraction: never a float
+        return _exact(g), common, rest
 
     def build(self, p: dict, shape) -> Expr:
         p = {t: c for t, c in p.items() if c}
@@ -571,7 +580,8 @@ class Algebra:
         if inner:
             total = self.build(inner, shapes[0])
             g, core = _peel(total)
-            key = self.term({typed("sum", (core,)): _F1})
+            g = _exact(g)
+            key = self.term({typed("sum", (core,)): 1})
             old = out.get(key)
             out[key] = g if old is None else old + g
         return {t: c for t, c in out.items() if c}
@@ -609,8 +619,9 @@ class Algebra:
                     inner[key] = p[u] if old is None else old + p[u]
                 other = core.args[1 - side]
                 g, combined = _peel(self.build(inner, other.shape))
+                g = _exact(g)
                 args = (shared, combined) if side == 0 else (combined, shared)
-                key = self.term({typed("matmul", args): _F1})
+                key = self.term({typed("matmul", args): 1})
                 old = out.get(key)
                 out[key] = g if old is None else old + g
             p = {t: c for t, c in out.items() if c}
@@ -703,7 +714,7 @@ def scaled(c: Fraction, t: Expr) -> Expr:
     """c·t written as p*t/q: -2*t/3, t/n, -t."""
     if t is _ONE or (t.op == "num" and t.value == 1):
         return E.num(c)
-    if c is _F1 or c == 1:
+    if c == 1:
         return t
     if c == -1:
         return typed("neg", (t,))
@@ -727,7 +738,7 @@ def _peel(e: Expr) -> tuple[Fraction, Expr]:
         return g / e.args[1].value, core
     if e.op == "mul" and E.is_number(e.args[0]) and isinstance(e.args[0].value, Fraction):
         return e.args[0].value, e.args[1]
-    return _F1, e
+    return _UNIT, e
 
 
 def _fit(e: Expr, shape) -> Expr:
@@ -802,7 +813,7 @@ def _merge_vec(factors: dict) -> dict:
             typed("div", (E.ONE, _power(b.args[0], -factors[b])))
         inner = f if inner is None else typed("mul", (inner, f))
     out = {b: x for b, x in factors.items() if b.op != "vec"}
-    out[typed("vec", (inner,))] = _F1
+    out[typed("vec", (inner,))] = 1
     return out
 
 
