@@ -12,7 +12,7 @@ from .expr import deep_recursion
 from .expr import Expr, written_size
 from .jacobians import payloads
 from .naming import LONG_FORM, LONG_SYMBOLIC, shortened
-from .notation import ascii_form, latex_form
+from .notation import LATEX, ascii_form, latex_form
 
 
 def _shape(shape) -> list:
@@ -125,7 +125,6 @@ def _output_value(value):
 
 
 def _latex(j) -> str:
-    from .notation import LATEX
     return j.form(LATEX)
 
 

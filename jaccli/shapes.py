@@ -81,6 +81,10 @@ class Known(namedtuple("Known", "dims firm")):
     __slots__ = ()
 
 
+# The scalar facts, shared (a namedtuple costs a Python call to make, at every node).
+_LOOSE_SCALAR, _FIRM_SCALAR = Known((), False), Known((), True)
+
+
 class Open(namedtuple("Open", "group")):
     """A node whose shape is that of a group of undeclared names, not yet known."""
     __slots__ = ()
@@ -235,7 +239,7 @@ class Walk:
     def visit(self, node: Expr):
         op = node.op
         if op in ("num", "dim"):
-            return Known((), False)
+            return _LOOSE_SCALAR
         if op in E.SIZED:
             return Known(tuple(self.sizes.new(d) for d in E.infer_shape(op, (), node.value)), True)
         if op == "var":
@@ -261,7 +265,7 @@ class Walk:
             if op == "norm" and len(kids[0].dims) == 2:
                 raise ShapeProblem("norm needs a vector (the Euclidean norm), not a matrix",
                                    column=node.column)
-            return Known((), True)
+            return _FIRM_SCALAR
         if op == "softmax":
             if len(kids[0].dims) != 1:
                 raise ShapeProblem(f"softmax needs a vector, not "
@@ -302,7 +306,7 @@ class Walk:
             out = t if out is None else self.broadcast(word, node, k, out, arg, t)
         if out is not None and out.firm:
             return out
-        return Open(group) if group is not None else Known((), False)
+        return Open(group) if group is not None else _LOOSE_SCALAR
 
     def broadcast(self, word: str, node: Expr, k: int, ta: Known, b: Expr, tb: Known) -> Known:
         firm = ta.firm or tb.firm
@@ -349,11 +353,11 @@ class Walk:
         if not self.sizes.unify(ta.dims[-1], tb.dims[0]):
             raise _mismatch(self.sizes, "'@'", a, ta, b, tb, "the inner sizes differ", node)
         if len(ta.dims) == 1 and len(tb.dims) == 1:
-            return Known((), True)
+            return _FIRM_SCALAR
         if len(ta.dims) == 1:
             return Known((tb.dims[1],), True)
         if len(tb.dims) == 1:
-            return Known((), True) if self.is_row(node, ta.dims[0]) else Known((ta.dims[0],), True)
+            return _FIRM_SCALAR if self.is_row(node, ta.dims[0]) else Known((ta.dims[0],), True)
         return Known((ta.dims[0], tb.dims[1]), True)
 
     def dot(self, node: Expr, a: Expr, b: Expr, ta: Known, tb: Known) -> Known:
@@ -363,7 +367,7 @@ class Walk:
         if not self.sizes.unify(ta.dims[0], tb.dims[0]):
             raise _mismatch(self.sizes, "the dot product", a, ta, b, tb,
                             "the vectors differ in length", node)
-        return Known((), True)
+        return _FIRM_SCALAR
 
 
 # ---------------------------------------------------------------- rules 2 and 3: settling groups
