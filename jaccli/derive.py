@@ -68,6 +68,11 @@ class Derivation:
             out = J.Identity(n)
         elif node.op in ("vector", "matrix"):      # entries in row-major order
             out = J.vstack(self._d(a, name, n, memo) for a in node.args)
+        elif len(through) == 1:                     # one path: no sum to form
+            i = through[0]
+            out = J.jmul(rules.local(node, i), self._d(node.args[i], name, n, memo))
+            if isinstance(out, J.Sum):              # as jsum would: its terms merged
+                out = J.jsum(out)
         else:
             out = J.jsum(*(J.jmul(rules.local(node, i), self._d(node.args[i], name, n, memo))
                            for i in through))
