@@ -33,6 +33,15 @@ from .expr import Expr, typed
 EXPAND_LIMIT = 24
 _ELEMENTWISE = set(E.ELEMENTWISE_FUNCTIONS) - {"sqrt"}
 _ONE = E.ONE
+# Coefficients and exponents are ints when whole (most are 1), Fractions otherwise: ints add,
+# multiply and compare at C speed, Fractions in Python. Whatever divides starts from a
+# Fraction (_UNIT), so no quotient is ever a float.
+_UNIT, _HALF = Fraction(1), Fraction(1, 2)
+
+
+def _exact(q):
+    """A number as the algebra keeps it: an int when whole, else the Fraction."""
+    return q.numerator if q.denominator == 1 else q
 
 
 def simplify(e: Expr) -> Expr:
@@ -41,12 +50,12 @@ def simplify(e: Expr) -> Expr:
 
 
 class Algebra:
-    """One simplification session; memoises per node so shared subtrees cost once."""
+    """One simplification session; memoises per node so shared subtrees cost once. (A
+    node's sort key depends on the node alone: it is kept on the node itself.)"""
 
     def __init__(self):
         self.polys: dict[Expr, dict] = {}
         self.factors: dict[Expr, dict] = {_ONE: {}}
-        self.keys: dict[Expr, tuple] = {}
         self.splits: dict[Expr, tuple] = {}
         # e -> its canonical form, and every canonical form to itself: a form simplified
         # once is not worked on again (jacobians.simplified passes over a Jacobian twice).
@@ -70,14 +79,14 @@ class Algebra:
         compared in constant time: the node, its size and its operands' heads come first (so
         x comes before y, X @ w before b, cos(x) before cos(sin(x))), then a digest of the
         whole tree."""
-        k = self.keys.get(e)
+        k = getattr(e, "_key", None)
         if k is None:
             kids = [self.key(a) for a in e.args]
             # Python hashes tuples of ints the same in every run (strings it does not)
             digest = hash((zlib.crc32(f"{e.op} {e.value}".encode()), *(c[-1] for c in kids)))
             size = 1 + sum(c[2] for c in kids)
             k = (e.op, str(e.value), size, tuple(c[:2] for c in kids), digest)
-            self.keys[e] = k
+            E.remember_key(e, k)
         return k
 
     def term(self, factors: dict) -> Expr:
@@ -100,8 +109,9 @@ class Algebra:
         order = sorted(factors, key=lambda b: (b.shape != (), self.key(b)))
         factors = {b: factors[b] for b in order}
         shown = _mean_form(factors)
-        top = [_power(b, x) for b, x in shown.items() if x > 0]
-        bottom = [_power(b, -x) for b, x in shown.items() if x < 0]
+        # signs from numerators: comparing a Fraction with 0 takes Fraction's slow path
+        top = [_power(b, x) for b, x in shown.items() if x.numerator > 0]
+        bottom = [_power(b, -x) for b, x in shown.items() if x.numerator < 0]
         t = _chain(top) if top else _ONE
         if bottom:
             t = typed("div", (t, _chain(bottom)))
@@ -111,13 +121,13 @@ class Algebra:
     def factors_of(self, t: Expr) -> dict:
         f = self.factors.get(t)
         if f is None:
-            f = {t: Fraction(1)}
+            f = {t: 1}
             self.factors[t] = f
         return f
 
     def atom(self, e: Expr) -> dict:
         """e as a polynomial of one term: itself."""
-        return {self.whole(e): Fraction(1)}
+        return {self.whole(e): 1}
 
     # ------------------------------------------------------------------ expression -> poly
     def poly(self, e: Expr) -> dict:
@@ -132,11 +142,11 @@ class Algebra:
         if op == "num":
             if isinstance(e.value, float):            # inf, nan: kept as they are
                 return self.atom(e)
-            return {_ONE: e.value} if e.value else {}
+            return {_ONE: _exact(e.value)} if e.value else {}
         if op in ("var", "dim"):
             return self.atom(e)
         if op == "ones":
-            return {_ONE: Fraction(1)}
+            return {_ONE: 1}
         if op == "zeros":
             return {}
         if op == "add":
@@ -154,7 +164,7 @@ class Algebra:
         if op == "pow":
             return self.power(e)
         if op == "sqrt":
-            return self.raised(self.poly(e.args[0]), e.args[0].shape, Fraction(1, 2))
+            return self.raised(self.poly(e.args[0]), e.args[0].shape, _HALF)
         if op in ("matmul", "dot"):
             return self.matmul(e)
         if op == "transpose":
@@ -176,10 +186,15 @@ class Algebra:
                 (t, c), = p.items()
                 scalar = self.build({self.term(self.split(t)[0]): c}, ())
                 return self.atom(typed(op, (scalar,)))
+        if all(a is b for a, b in zip(args, e.args)):     # operands already canonical
+            return self.atom(e)
         return self.atom(typed(op, args, e.value))
 
     def simplify_inner(self, e: Expr) -> Expr:
-        return self.build(self.poly(e), e.shape)
+        p = self.poly(e)
+        if e.op == "var":           # its own canonical form (what build would give back)
+            return e
+        return self.build(p, e.shape)
 
     # ------------------------------------------------------------------ element-wise algebra
     def product(self, p: dict, ps, q: dict, qs) -> dict:
@@ -193,7 +208,8 @@ class Algebra:
             ft = self.factors_of(t)
             for u, d in q.items():
                 key = self.plain(times(ft, self.factors_of(u)))
-                out[key] = out.get(key, 0) + c * d
+                old = out.get(key)
+                out[key] = c * d if old is None else old + c * d
         return {t: c for t, c in out.items() if c}
 
     def product_chain(self, e: Expr) -> dict:
@@ -210,7 +226,7 @@ class Algebra:
                 operands.append(node)
         first = operands[0]
         p, shape = self.poly(first), first.shape    # the product so far, apart from ...
-        c, f = Fraction(1), None                    # ... c·f: one-term operands not yet in
+        c, f = 1, None                    # ... c·f: one-term operands not yet in
         for operand in operands[1:]:
             q = self.poly(operand)
             if len(q) == 1 and len(p) <= 1:
@@ -220,9 +236,11 @@ class Algebra:
                     (t, c), = p.items()
                     f = dict(self.factors_of(t))
                 (t, d), = q.items()
-                c *= d
+                if d != 1:
+                    c *= d
                 for b, x in self.factors_of(t).items():
-                    f[b] = f.get(b, 0) + x
+                    old = f.get(b)
+                    f[b] = x if old is None else old + x
             else:
                 if f is not None:
                     p, f = ({self.plain(f): c} if c else {}), None
@@ -246,7 +264,7 @@ class Algebra:
 
     def whole(self, e: Expr) -> Expr:
         """e as one factor of a product (a sum kept together), its own base."""
-        self.factors.setdefault(e, {e: Fraction(1)})
+        self.factors.setdefault(e, {e: 1})
         return e
 
     def inverse(self, p: dict, shape) -> dict:
@@ -255,13 +273,13 @@ class Algebra:
         if len(p) > 1:
             p = self.as_factor(p, shape)
         (t, c), = p.items()
-        return {self.term({b: -x for b, x in self.factors_of(t).items()}): 1 / c}
+        return {self.term({b: -x for b, x in self.factors_of(t).items()}): _exact(_UNIT / c)}
 
     def power(self, e: Expr) -> dict:
         a, b = e.args
         pb = self.poly(b)
         if not pb:
-            return {_ONE: Fraction(1)}
+            return {_ONE: 1}
         if len(pb) == 1 and _ONE in pb:
             return self.raised(self.poly(a), a.shape, pb[_ONE])
         return self.atom(typed("pow", (self.simplify_inner(a), self.simplify_inner(b))))
@@ -274,15 +292,16 @@ class Algebra:
             f = self.factors_of(t)
             whole = k.denominator == 1
             if whole or (c == 1 and all(x == 1 for x in f.values()) and len(f) == 1):
-                folded = E.fold_power(c, k)
+                folded = E.fold_power(Fraction(c), Fraction(k))
                 if folded is not None:
-                    return {self.term({b: x * k for b, x in f.items()}): folded}
-        g, common, rest = self.content(p) if len(p) > 1 else (Fraction(1), {}, p)
-        folded = E.fold_power(g, k)
+                    return {self.term({b: x * k for b, x in f.items()}): _exact(folded)}
+        g, common, rest = self.content(p) if len(p) > 1 else (1, {}, p)
+        folded = E.fold_power(Fraction(g), Fraction(k))
         if len(p) > 1 and folded is not None and k.denominator == 1:
             raised = {b: x * k for b, x in common.items()}
-            return {self.term(times(raised, {self.whole(self.sum_expr(rest, shape)): k})): folded}
-        return {self.term({self.whole(self.build(p, shape)): k}): Fraction(1)}
+            return {self.term(times(raised, {self.whole(self.sum_expr(rest, shape)): k})):
+                    _exact(folded)}
+        return {self.term({self.whole(self.build(p, shape)): k}): 1}
 
     # ------------------------------------------------------------------ linear maps
     def fitted(self, e: Expr) -> dict:
@@ -297,9 +316,10 @@ class Algebra:
         for t, c in p.items():
             if t.shape != tuple(shape):
                 merged = dict(self.factors_of(t))
-                merged[ones] = Fraction(1)
+                merged[ones] = 1
                 t = self.term(merged)
-            out[t] = out.get(t, 0) + c
+            old = out.get(t)
+            out[t] = c if old is None else old + c
         return out
 
     def split(self, t: Expr) -> tuple[dict, Expr]:
@@ -308,8 +328,13 @@ class Algebra:
         if hit is None:
             f = self.factors_of(t)
             scalars = {b: x for b, x in f.items() if b.shape == ()}
-            rest = {b: x for b, x in f.items() if b.shape != ()}
-            hit = self.splits[t] = (scalars, self.term(rest))
+            if len(scalars) == len(f):
+                hit = (scalars, _ONE)
+            elif not scalars:       # term(f) is t: its factors are those term made it from
+                hit = ({}, t)
+            else:
+                hit = (scalars, self.term({b: x for b, x in f.items() if b.shape != ()}))
+            self.splits[t] = hit
         return hit
 
     def linear(self, p: dict, shape, core_map) -> dict:
@@ -319,7 +344,8 @@ class Algebra:
             scalars, core = self.split(t)
             for u, d in core_map(core).items():
                 key = self.plain(times(scalars, self.factors_of(u)))
-                out[key] = out.get(key, 0) + c * d
+                old = out.get(key)
+                out[key] = c * d if old is None else old + c * d
         return {t: c for t, c in out.items() if c}
 
     def bilinear(self, a: Expr, b: Expr, core_map) -> dict:
@@ -333,7 +359,8 @@ class Algebra:
             part = self.linear(p, a.shape, lambda m: core_map(m, core_t))
             for u, d in part.items():
                 key = self.plain(times(self.factors_of(u), s_t))
-                out[key] = out.get(key, 0) + c * d
+                old = out.get(key)
+                out[key] = c * d if old is None else old + c * d
         return {t: c for t, c in out.items() if c}
 
     def matmul(self, e: Expr) -> dict:
@@ -361,7 +388,7 @@ class Algebra:
             return self.summed_core(u)
         fu, fv = self.factors_of(u), self.factors_of(v)
         if any(b in fv and fv[b] + x == 0 for b, x in fu.items()):   # (y/s)ᵀs = sum(y)
-            return self.linear(self.fit_poly({self.term(times(fu, fv)): Fraction(1)}, u.shape), u.shape,
+            return self.linear(self.fit_poly({self.term(times(fu, fv)): 1}, u.shape), u.shape,
                                self.summed_core)
         first, second = sorted((u, v), key=self.key)
         return self.atom(typed("dot", (first, second)))
@@ -372,16 +399,16 @@ class Algebra:
     def product_core(self, m: Expr, v: Expr) -> dict:
         """m @ v for a matrix m: identities drop, chains nest to the right: A @ (B @ v)."""
         if m.op == "eye":
-            return {v: Fraction(1)}
+            return {v: 1}
         if v.op == "eye":
-            return {m: Fraction(1)}
+            return {m: 1}
         if m.op == "diag" and v.op == "matmul" and len(v.args[0].shape) == 1 and len(v.shape) == 2:
             d, (u, row) = m.args[0], v.args                     # diag(d) u vᵀ = (d ⊙ u) vᵀ
             du = self.fit_poly(self.product(self.poly(d), d.shape, self.poly(u), u.shape), u.shape)
             return self.linear(du, u.shape, lambda core: self.outer_core(core, row))
         if m.op == "diag" and len(v.shape) == 1:
-            return self.product({m.args[0]: Fraction(1)} if m.args[0] in self.factors
-                                else self.poly(m.args[0]), m.args[0].shape, {v: Fraction(1)}, v.shape)
+            return self.product({m.args[0]: 1} if m.args[0] in self.factors
+                                else self.poly(m.args[0]), m.args[0].shape, {v: 1}, v.shape)
         if m.op == "matmul" and len(m.args[0].shape) == 1 and len(v.shape) == 1:
             u, row = m.args                                    # (u vᵀ) w = u (v·w)
             w = self.fitted(typed("transpose", (row,)))
@@ -400,15 +427,15 @@ class Algebra:
 
     def transpose_core(self, m: Expr, shape) -> dict:
         if m.shape == ():                                       # a scalar is its own transpose
-            return {self.term(self.factors_of(m)): Fraction(1)}
+            return {self.term(self.factors_of(m)): 1}
         if len(m.shape) == 1:
             return self.atom(typed("transpose", (m,)))
         if m.op == "transpose":
-            return {m.args[0]: Fraction(1)} if m.args[0] in self.factors else self.poly(m.args[0])
+            return {m.args[0]: 1} if m.args[0] in self.factors else self.poly(m.args[0])
         if m.op == "eye":
-            return {m: Fraction(1)}
+            return {m: 1}
         if m.op == "ones":
-            return {self.term({E.ones(_flipped(m.shape)): Fraction(1)}): Fraction(1)}
+            return {self.term({E.ones(_flipped(m.shape)): 1}): 1}
         if m.op == "diag":
             return self.atom(m)
         if m.op == "matmul":
@@ -418,7 +445,7 @@ class Algebra:
             return self.atom(typed("transpose", (m,)))
         f = self.factors_of(m)
         if len(f) > 1 or next(iter(f.values())) != 1:          # (A ⊙ B)ᵀ = Aᵀ ⊙ Bᵀ
-            out = {_ONE: Fraction(1)}
+            out = {_ONE: 1}
             for b, x in f.items():
                 pb = self.transpose_core(b, b.shape)
                 out = self.product(out, (), self.raised(pb, b.shape, x) if x != 1 else pb, ())
@@ -436,9 +463,9 @@ class Algebra:
 
     def vec_core(self, m: Expr) -> dict:
         if m.op == "transpose" and len(m.args[0].shape) == 1:
-            return {m.args[0]: Fraction(1)}
+            return {m.args[0]: 1}
         if m.op == "ones":
-            return {self.term({E.ones((sizes.product(m.shape),)): Fraction(1)}): Fraction(1)}
+            return {self.term({E.ones((sizes.product(m.shape),)): 1}): 1}
         return self.atom(typed("vec", (m,)))
 
     def summed(self, a: Expr) -> dict:
@@ -448,10 +475,10 @@ class Algebra:
 
     def summed_core(self, m: Expr) -> dict:
         if m.shape == ():
-            return {self.term(self.factors_of(m)): Fraction(1)}
+            return {self.term(self.factors_of(m)): 1}
         if m.op == "ones":
             n = sizes.product(m.shape)
-            return {_ONE: Fraction(n)} if isinstance(n, int) else self.atom(E.dim(n))
+            return {_ONE: n} if isinstance(n, int) else self.atom(E.dim(n))
         if m.op == "vec":
             return self.summed_core(m.args[0])
         if m.op == "transpose":
@@ -467,26 +494,26 @@ class Algebra:
         denominators = {c.denominator for c in coefficients}
         g = Fraction(_gcd_all([c.numerator for c in coefficients]),
                      denominators.pop() if len(denominators) == 1 else 1)
-        if all(c < 0 for c in coefficients):
+        if all(c.numerator < 0 for c in coefficients):
             g = -g
         terms = [self.factors_of(t) for t in p]
         common = {}
         for b, x in terms[0].items():
             xs = [f.get(b, 0) for f in terms]
-            if all(y > 0 for y in xs):
+            if all(y.numerator > 0 for y in xs):
                 common[b] = min(xs)
-            elif all(y < 0 for y in xs):
+            elif all(y.numerator < 0 for y in xs):
                 common[b] = max(xs)
         common = {b: x for b, x in common.items() if b.shape == () or b.op != "ones"}
         if not common and g == 1:
-            return g, {}, p
+            return 1, {}, p
         rest = {}
         for t, c in p.items():
             f = dict(self.factors_of(t))
             for b, x in common.items():
                 f[b] -= x
-            rest[self.term(f)] = c / g
-        return g, common, rest
+            rest[self.term(f)] = _exact(c / g)        # g is a Fraction: never a float
+        return _exact(g), common, rest
 
     def build(self, p: dict, shape) -> Expr:
         p = {t: c for t, c in p.items() if c}
@@ -517,7 +544,8 @@ class Algebra:
                 if core.op == "vec":
                     f[core.args[0]] = f.get(core.args[0], 0) + 1
                 key = self.term(f)
-                inner[key] = inner.get(key, 0) + c
+                old = inner.get(key)
+                inner[key] = c if old is None else old + c
             return typed("vec", (self.build(inner, vecs[0].args[0].shape),))
         if len(p) == 1:
             (t, c), = p.items()
@@ -525,7 +553,7 @@ class Algebra:
         if any(self.split(t)[1].op not in ("ones", "num") for t in p):   # 1 - tanh(u)^2, Xw + b
             p = {(self.term(self.split(t)[0]) if self.split(t)[1].op == "ones" else t): c
                  for t, c in p.items()}
-        order = sorted(p, key=lambda t: (p[t] < 0, self.key(t)))
+        order = sorted(p, key=lambda t: (p[t].numerator < 0, self.key(t)))
         return _fit(typed("add", [scaled(p[t], t) for t in order]), shape)
 
     def merge_sums(self, p: dict) -> dict:
@@ -552,8 +580,10 @@ class Algebra:
         if inner:
             total = self.build(inner, shapes[0])
             g, core = _peel(total)
-            key = self.term({typed("sum", (core,)): Fraction(1)})
-            out[key] = out.get(key, 0) + g
+            g = _exact(g)
+            key = self.term({typed("sum", (core,)): 1})
+            old = out.get(key)
+            out[key] = g if old is None else old + g
         return {t: c for t, c in out.items() if c}
 
     def merge_products(self, p: dict) -> dict:
@@ -573,7 +603,8 @@ class Algebra:
                 scalars, core = parts[t]
                 shared = core.args[side] if _is_product(core) else None
                 if shared is None or shared not in merged:
-                    out[t] = out.get(t, 0) + c
+                    old = out.get(t)
+                    out[t] = c if old is None else old + c
                     continue
                 if shared in done:
                     continue
@@ -584,12 +615,15 @@ class Algebra:
                     f = dict(s_u)
                     f[core_u.args[1 - side]] = f.get(core_u.args[1 - side], 0) + 1
                     key = self.term(f)
-                    inner[key] = inner.get(key, 0) + p[u]
+                    old = inner.get(key)
+                    inner[key] = p[u] if old is None else old + p[u]
                 other = core.args[1 - side]
                 g, combined = _peel(self.build(inner, other.shape))
+                g = _exact(g)
                 args = (shared, combined) if side == 0 else (combined, shared)
-                key = self.term({typed("matmul", args): Fraction(1)})
-                out[key] = out.get(key, 0) + g
+                key = self.term({typed("matmul", args): 1})
+                old = out.get(key)
+                out[key] = g if old is None else old + g
             p = {t: c for t, c in out.items() if c}
         return p
 
@@ -598,29 +632,47 @@ class Algebra:
 
 def display(e: Expr, algebra: Algebra | None = None) -> Expr:
     """e with dot products written as a row times a column, transposes pushed inward."""
-    algebra = algebra or Algebra()
-    memo: dict[Expr, Expr] = {}
+    if not _has_dot(e):         # most forms: nothing to orient
+        return e
+    return _oriented(e, algebra or Algebra(), {})
 
-    def walk(node: Expr) -> Expr:
-        hit = memo.get(node)
-        if hit is not None:
-            return hit
-        if node.op == "dot":
-            a, b = (walk(x) for x in node.args)
-            if a.op == "var" and b.op == "var":
-                out = typed("dot", (a, b))
-            else:
-                ra, rb = row_form(a, algebra), row_form(b, algebra)
-                out = typed("matmul", (ra, b)) if _transposes(ra) + _transposes(b) <= \
-                    _transposes(rb) + _transposes(a) else typed("matmul", (rb, a))
-        elif node.args:
-            out = Expr(node.op, tuple(walk(x) for x in node.args), node.value, node.shape)
+
+def _oriented(node: Expr, algebra: Algebra, memo: dict) -> Expr:
+    """display's walk (a function of its own: a closure calling itself is a reference cycle)."""
+    hit = memo.get(node)
+    if hit is not None:
+        return hit
+    if node.op == "dot":
+        a, b = (_oriented(x, algebra, memo) for x in node.args)
+        if a.op == "var" and b.op == "var":
+            out = typed("dot", (a, b))
         else:
-            out = node
-        memo[node] = out
-        return out
+            ra, rb = row_form(a, algebra), row_form(b, algebra)
+            out = typed("matmul", (ra, b)) if _transposes(ra) + _transposes(b) <= \
+                _transposes(rb) + _transposes(a) else typed("matmul", (rb, a))
+    elif node.args:
+        args = tuple(_oriented(x, algebra, memo) for x in node.args)
+        same = all(x is y for x, y in zip(args, node.args))     # most nodes: kept as they are
+        out = node if same else Expr(node.op, args, node.value, node.shape)
+    else:
+        out = node
+    memo[node] = out
+    return out
 
-    return walk(e)
+
+def _has_dot(e: Expr) -> bool:
+    """Whether e has a dot product anywhere (each shared node looked at once)."""
+    seen: set[int] = set()
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        if node.op == "dot":
+            return True
+        for a in node.args:
+            if a.args and id(a) not in seen:      # a leaf is never a dot product
+                seen.add(id(a))
+                stack.append(a)
+    return False
 
 
 def row_form(v: Expr, algebra: Algebra | None = None) -> Expr:
@@ -686,7 +738,7 @@ def _peel(e: Expr) -> tuple[Fraction, Expr]:
         return g / e.args[1].value, core
     if e.op == "mul" and E.is_number(e.args[0]) and isinstance(e.args[0].value, Fraction):
         return e.args[0].value, e.args[1]
-    return Fraction(1), e
+    return _UNIT, e
 
 
 def _fit(e: Expr, shape) -> Expr:
@@ -721,7 +773,7 @@ def _flipped(shape) -> tuple:
 def _power(base: Expr, x: Fraction) -> Expr:
     if x == 1:
         return base
-    if x == Fraction(1, 2):
+    if x == _HALF:
         return typed("sqrt", (base,))
     return typed("pow", (base, E.num(x)))
 
@@ -735,6 +787,8 @@ def _chain(factors: list) -> Expr:
 
 def _mean_form(factors: dict) -> dict:
     """sum(u)·n⁻¹ is shown as mean(u) when n is u's size."""
+    if not any(b.op == "sum" for b in factors):
+        return factors
     out = dict(factors)
     for b, x in factors.items():
         if b.op == "sum" and x == 1 and b.args[0].shape:
@@ -748,8 +802,10 @@ def _mean_form(factors: dict) -> dict:
 def _merge_vec(factors: dict) -> dict:
     """vec(A)ᵃ ⊙ vec(B)ᵇ = vec(Aᵃ ⊙ Bᵇ): element-wise work on flattened matrices stays inside vec."""
     vecs = [b for b in factors if b.op == "vec"]
+    if len(vecs) < 2:
+        return factors
     others = [b for b in factors if b.shape != () and b.op != "vec" and b.op != "ones"]
-    if len(vecs) < 2 or others or len({b.args[0].shape for b in vecs}) != 1:
+    if others or len({b.args[0].shape for b in vecs}) != 1:
         return factors
     inner = None
     for b in vecs:
@@ -757,21 +813,25 @@ def _merge_vec(factors: dict) -> dict:
             typed("div", (E.ONE, _power(b.args[0], -factors[b])))
         inner = f if inner is None else typed("mul", (inner, f))
     out = {b: x for b, x in factors.items() if b.op != "vec"}
-    out[typed("vec", (inner,))] = Fraction(1)
+    out[typed("vec", (inner,))] = 1
     return out
 
 
 def times(a: dict, b: dict) -> dict:
-    """The factors of a product: {base: exponent} with the exponents of shared bases added."""
+    """The factors of a product: {base: exponent} with the exponents of shared bases added.
+    (Here and throughout, a missing entry is not added to as 0: 0 + a Fraction takes
+    Fraction's slow reflected path.)"""
     out = dict(a)
     for base, x in b.items():
-        out[base] = out.get(base, 0) + x
+        old = out.get(base)
+        out[base] = x if old is None else old + x
     return out
 
 
 def _accumulate(out: dict, p: dict) -> None:
     for t, c in p.items():
-        total = out.get(t, 0) + c
+        old = out.get(t)
+        total = c if old is None else old + c
         if total:
             out[t] = total
         else:

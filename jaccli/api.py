@@ -215,6 +215,8 @@ def _skeleton(name: str) -> str:
 
 def confusable_names(names) -> list[str]:
     """Warnings for distinct names that look the same (Latin x and Cyrillic х)."""
+    if all(n.isascii() for n in names):     # ASCII names look alike only when they are equal
+        return []
     import unicodedata
     by_look: dict = {}
     for n in names:

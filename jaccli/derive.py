@@ -23,22 +23,29 @@ class Derivation:
         self.tree = tree
         # node -> {variable name: indices of the operands that contain it}
         self.paths: dict[Expr, dict[str, tuple[int, ...]]] = {}
-        stack = [(tree, False)]
+        paths = self.paths
+        stack = [tree]
         while stack:                      # post-order without recursion
-            node, ready = stack.pop()
-            if node in self.paths:
+            node = stack[-1]
+            args = node.args
+            if args:
+                pending = [a for a in args if a not in paths]
+                if pending:
+                    stack.extend(pending)
+                    continue
+            stack.pop()
+            if node in paths:
                 continue
-            if not ready:
-                stack.append((node, True))
-                stack.extend((a, False) for a in node.args if a not in self.paths)
-                continue
-            found: dict[str, list[int]] = {}
-            for i, a in enumerate(node.args):
-                for name in self.paths[a]:
-                    found.setdefault(name, []).append(i)
-            if node.op == "var":
-                found[node.value] = []
-            self.paths[node] = {name: tuple(ix) for name, ix in found.items()}
+            if not args:
+                paths[node] = {node.value: ()} if node.op == "var" else {}
+            elif len(args) == 1:
+                paths[node] = dict.fromkeys(paths[args[0]], (0,))
+            else:
+                found: dict[str, list[int]] = {}
+                for i, a in enumerate(args):
+                    for name in paths[a]:
+                        found.setdefault(name, []).append(i)
+                paths[node] = {name: tuple(ix) for name, ix in found.items()}
 
     def vector_entries(self) -> int:
         """How many entries the vector literals hold (their Jacobians visit every entry)."""
@@ -46,27 +53,31 @@ class Derivation:
 
     def jacobian(self, name: str, shape: tuple) -> J.Jacobian:
         """∂tree/∂name (a variable of the given shape; matrices through row-major vec)."""
-        n = rules.size(shape)
-        memo: dict[Expr, J.Jacobian] = {}
-        paths = self.paths
+        return self._d(self.tree, name, rules.size(shape), {})
 
-        def d(node: Expr) -> J.Jacobian:
-            hit = memo.get(node)
-            if hit is not None:
-                return hit
-            through = paths[node].get(name)
-            if through is None:
-                out = J.Zero(rules.size(node.shape), n)
-            elif node.op == "var":
-                out = J.Identity(n)
-            elif node.op in ("vector", "matrix"):      # entries in row-major order
-                out = J.vstack(d(a) for a in node.args)
-            else:
-                out = J.jsum(*(J.jmul(rules.local(node, i), d(node.args[i])) for i in through))
-            memo[node] = out
-            return out
-
-        return d(self.tree)
+    def _d(self, node: Expr, name: str, n, memo: dict) -> J.Jacobian:
+        """∂node/∂name, memoised in `memo` (a method, not a closure calling itself: that
+        would be a reference cycle keeping every Jacobian alive until a collection)."""
+        hit = memo.get(node)
+        if hit is not None:
+            return hit
+        through = self.paths[node].get(name)
+        if through is None:
+            out = J.Zero(rules.size(node.shape), n)
+        elif node.op == "var":
+            out = J.Identity(n)
+        elif node.op in ("vector", "matrix"):      # entries in row-major order
+            out = J.vstack(self._d(a, name, n, memo) for a in node.args)
+        elif len(through) == 1:                     # one path: no sum to form
+            i = through[0]
+            out = J.jmul(rules.local(node, i), self._d(node.args[i], name, n, memo))
+            if isinstance(out, J.Sum):              # as jsum would: its terms merged
+                out = J.jsum(out)
+        else:
+            out = J.jsum(*(J.jmul(rules.local(node, i), self._d(node.args[i], name, n, memo))
+                           for i in through))
+        memo[node] = out
+        return out
 
 
 def jacobian(tree: Expr, name: str, shape: tuple) -> J.Jacobian:

@@ -17,7 +17,7 @@ from fractions import Fraction
 
 from . import sizes
 from .errors import ShapeProblem
-from .node import Expr, deep_recursion  # noqa: F401  (the node class is expr.Expr to all)
+from .node import Expr, deep_recursion, remember_key, written_size  # noqa: F401  (re-exported)
 from .notation import ascii_form
 
 ELEMENTWISE_FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sigmoid",
@@ -76,8 +76,16 @@ def broadcast_shape(op: str, args) -> tuple:
     return shape
 
 
+_BROADCAST = frozenset(("add",) + ELEMENTWISE_BINARY)
+_SAME_SHAPE = frozenset(("neg",) + ELEMENTWISE_FUNCTIONS)
+
+
 def infer_shape(op: str, args, value):
     """The shape of `op(*args)`, or a ShapeProblem naming both operands."""
+    if op in _BROADCAST:                # the most common ops first
+        return broadcast_shape(op, args)
+    if op in _SAME_SHAPE:
+        return args[0].shape
     if op == "num" or op == "dim":
         return ()
     if op in ("ones", "zeros"):
@@ -104,10 +112,6 @@ def infer_shape(op: str, args, value):
                                column=args[0].column)
         total = sizes.total(b[along] for b in blocks)
         return (blocks[0][0], total) if op == "hstack" else (total, blocks[0][1])
-    if op in ("add",) + ELEMENTWISE_BINARY:
-        return broadcast_shape(op, args)
-    if op in ("neg",) + ELEMENTWISE_FUNCTIONS:
-        return args[0].shape
     if op == "transpose":
         s = args[0].shape
         if len(s) == 1:
@@ -215,6 +219,7 @@ def zeros(shape) -> Expr:
 
 ZERO = num(0)
 ONE = num(1)
+_F0, _F1 = Fraction(0), Fraction(1)     # shared: a Fraction costs a call to make
 
 
 def is_zero(e: Expr) -> bool:
@@ -254,14 +259,16 @@ def coefficient(t: Expr) -> tuple:
         return -c, u
     if t.op == "mul" and is_number(t.args[0]):
         c, u = coefficient(t.args[1])
-        return t.args[0].value * c, u
+        return (t.args[0].value if c is _F1 else t.args[0].value * c), u
     if t.op == "div" and is_number(t.args[0]) and t.args[0].value != 1:
         return t.args[0].value, typed("div", (ONE, t.args[1]))
-    return Fraction(1), t
+    return _F1, t
 
 
 def _scaled(c, core: Expr, shape) -> Expr:
     """c·core in normal form, broadcast to `shape`."""
+    if c is _F1:                # the common case, without comparing Fractions
+        return fit(num(c) if core.op == "num" and core.value == 1 else core, shape)
     if c == 0:
         return zeros(shape)
     if is_one(core) and core.op == "num":
@@ -283,14 +290,15 @@ def add(*terms: Expr) -> Expr:
         flat.extend(t.args if t.op == "add" else (t,))
     shape = broadcast_shape("add", flat)
     coefficients: dict = {}
-    constant, constant_at = Fraction(0), None
+    constant, constant_at = _F0, None
     for t in flat:
-        c, u = (Fraction(1), t) if is_number(t) else coefficient(t)
+        c, u = (_F1, t) if is_number(t) else coefficient(t)
         if is_number(u) or u.op == "ones":    # -2 is neg(2), and 1 is 1 in any shape
             constant += c * (u.value if is_number(u) else 1)
             constant_at = len(coefficients) if constant_at is None else constant_at
         elif not is_zero(u):
-            coefficients[u] = coefficients.get(u, 0) + c
+            old = coefficients.get(u)       # not 0 + c: Fraction's slow reflected path
+            coefficients[u] = c if old is None else old + c
     coefficients = _common_left_factors(coefficients)
     rest = [mul(num(c), u) for u, c in coefficients.items() if c]
     if constant:
@@ -337,7 +345,8 @@ def mul(a: Expr, b: Expr) -> Expr:
     if is_zero(a) or is_zero(b):
         return zeros(shape)
     (ca, u), (cb, v) = coefficient(a), coefficient(b)
-    return _scaled(ca * cb, _product(u, v), shape)
+    c = cb if ca is _F1 else ca if cb is _F1 else ca * cb
+    return _scaled(c, _product(u, v), shape)
 
 
 def _powers(t: Expr, sign, out: dict) -> None:

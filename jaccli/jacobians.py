@@ -567,6 +567,8 @@ def scale(j: Jacobian, c: Expr) -> Jacobian:
 
 def jsum(*terms: Jacobian) -> Jacobian:
     """J₁ + J₂ + ..., merging terms of one kind (diagonals with diagonals, rows with rows)."""
+    if len(terms) == 1 and not isinstance(terms[0], Sum):   # the chain rule's one path
+        return terms[0]
     flat: list[Jacobian] = []
     for t in terms:
         flat.extend(t.terms if isinstance(t, Sum) else (t,))
@@ -961,6 +963,25 @@ def map_payloads(j: Jacobian, s) -> Jacobian:
     if isinstance(j, Stack):
         return Stack([map_payloads(b, s) for b in j.blocks], j.axis)
     return j
+
+
+def payloads(j: Jacobian) -> list[Expr]:
+    """The closed forms a Jacobian is made of, in the order `map_payloads` visits them."""
+    out: list[Expr] = []
+    stack = [j]
+    while stack:
+        k = stack.pop()
+        payload = getattr(k, _PAYLOAD.get(type(k), ""), None)
+        if payload is not None:
+            out.append(payload)
+        elif isinstance(k, (Sum, Product, Kron, Stack)):
+            stack.extend(reversed(k.terms if isinstance(k, Sum) else k.factors if
+                                  isinstance(k, Product) else (k.a, k.b) if
+                                  isinstance(k, Kron) else k.blocks))
+    return out
+
+
+_PAYLOAD = {Scaled: "c", Diagonal: "d", Row: "v", Column: "v", Scalar: "c", Matrix: "m"}
 
 
 def _product(factors: list) -> Jacobian:

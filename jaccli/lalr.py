@@ -70,6 +70,7 @@ class Parser:
             if callback is None and not _inlined(name) and not (expand_single and length == 1):
                 raise TypeError(f"{type(callbacks).__name__} has no method for the rule {name}")
             self.rules.append((origin, length, callback, expand_single, inlined))
+        self.chains: dict[tuple, int] = {}    # (state below, top state, token) -> state
         self.lexers: dict[frozenset, tuple] = {}
         self.by_state: dict[int, tuple] = {}
         self.everything = self._lexer(frozenset(self.order))
@@ -109,68 +110,100 @@ class Parser:
         value, kind = m.group(), m.lastgroup
         return value, keywords.get(kind, {}).get(value, kind)
 
-    def tokens(self, text: str, states: list):
-        """Lark's contextual lexer: each token as the current parser state sees it."""
-        pos, line, line_start = 0, 1, 0
-        while pos < len(text):
-            lexer = self._state_lexer(states[-1])
-            match = self._scan(lexer, text, pos)
-            if match is None:
-                allowed = set(lexer[2] - self.ignore) or {"<END-OF-FILE>"}
-                whole = self._scan(self.everything, text, pos)
-                if whole is None or whole[1] in self.ignore:
-                    raise UnexpectedCharacters(pos, allowed)
-                raise UnexpectedToken(Token(whole[1], whole[0], pos, line,
-                                            pos - line_start + 1), allowed)
-            value, kind = match
-            token = Token(kind, value, pos, line, pos - line_start + 1)
-            newlines = value.count("\n")
-            if newlines:
-                line += newlines
-                line_start = pos + value.rindex("\n") + 1
-            pos += len(value)
-            if kind not in self.ignore:
-                yield token
-
     def parse(self, text: str):
+        """Lark's contextual lexer feeding Lark's LALR loop, one token at a time: each token
+        is lexed as the current parser state sees it. (One loop, its names local: this runs
+        for every line of a batch.)"""
+        table, rules, ignore, by_state = self.states, self.rules, self.ignore, self.by_state
+        chains = self.chains
         states, values = [self.start], []
+        pos, line, line_start, end = 0, 1, 0, len(text)
         token = None
-        for token in self.tokens(text, states):
-            self._feed(token, states, values)
-        end = Token("$END", "", token.pos, token.line, token.column) if token is not None \
-            else Token("$END", "", 0, 1, 1)
-        return self._feed(end, states, values)
-
-    def _feed(self, token: Token, states: list, values: list):
-        table = self.states
         while True:
-            action = table[states[-1]].get(token.type)
-            if action is None:
-                expected = {s for s in table[states[-1]] if s.isupper()}
-                raise UnexpectedToken(token, expected)
-            if action >= SHIFT_LIMIT:
-                states.append(action)
-                values.append(token)
-                return None
-            origin, length, callback, expand_single, inlined = self.rules[~action]
-            if length:
-                children = values[-length:]
-                del states[-length:], values[-length:]
+            if pos < end:
+                lexer = by_state.get(states[-1]) or self._state_lexer(states[-1])
+                m = lexer[0].match(text, pos)
+                if m is None:
+                    self._unlexed(lexer, text, pos, line, line_start)
+                value, kind = m.group(), m.lastgroup
+                keywords = lexer[1].get(kind)
+                if keywords is not None:
+                    kind = keywords.get(value, kind)
+                column = pos - line_start + 1
+                newlines = value.count("\n")
+                if newlines:
+                    line += newlines
+                    line_start = pos + value.rindex("\n") + 1
+                if kind in ignore:
+                    pos += len(value)
+                    continue
+                token = Token(kind, value, pos, line - newlines, column)
+                pos += len(value)
             else:
-                children = []
-            if inlined:
-                children = _splice(children, inlined)
-            if expand_single and len(children) == 1:
-                value = children[0]
-            elif callback is not None:
-                value = callback(children)
-            else:      # an inlined rule: its children, for its parent
-                value = children
-            goto = table[states[-1]][origin]
-            states.append(goto)
-            values.append(value)
-            if token.type == "$END" and goto == self.end:
-                return value
+                token = Token("$END", "", token.pos, token.line, token.column) \
+                    if token is not None else Token("$END", "", 0, 1, 1)
+                kind = "$END"
+            while True:      # reduce until the token shifts (or, at the end, is accepted)
+                action = table[states[-1]].get(kind)
+                if action is None:
+                    raise UnexpectedToken(token, {s for s in table[states[-1]] if s.isupper()})
+                if action >= SHIFT_LIMIT:
+                    states.append(action)
+                    values.append(token)
+                    break
+                origin, length, callback, expand_single, inlined = rules[~action]
+                if length == 1 and expand_single and not inlined:
+                    # A rule that passes its one child up changes only the top state, and
+                    # chains of them (one per precedence level) end in the same state for the
+                    # same state below, top state and token: found once per parser.
+                    key = (states[-2], states[-1], kind)
+                    goto = chains.get(key)
+                    if goto is None:
+                        goto = chains[key] = self._unit_chain(states[-2], origin, kind)
+                    states[-1] = goto
+                else:
+                    if length:
+                        children = values[-length:]
+                        del states[-length:], values[-length:]
+                    else:
+                        children = []
+                    if inlined:
+                        children = _splice(children, inlined)
+                    if expand_single and len(children) == 1:
+                        value = children[0]
+                    elif callback is not None:
+                        value = callback(children)
+                    else:      # an inlined rule: its children, for its parent
+                        value = children
+                    goto = table[states[-1]][origin]
+                    states.append(goto)
+                    values.append(value)
+                if kind == "$END" and goto == self.end:
+                    return values[-1]
+
+    def _unit_chain(self, below: int, origin: str, kind: str) -> int:
+        """The top state after reducing by a rule that passes its child up (to `origin`, over
+        the state `below`) and then by every such rule the lookahead `kind` reduces by next."""
+        top = self.states[below][origin]
+        while top != self.end:
+            action = self.states[top].get(kind)
+            if action is None or action >= SHIFT_LIMIT:
+                break
+            origin, length, _, expand_single, inlined = self.rules[~action]
+            if not (length == 1 and expand_single and not inlined):
+                break
+            top = self.states[below][origin]
+        return top
+
+    def _unlexed(self, lexer: tuple, text: str, pos: int, line: int, line_start: int):
+        """No terminal the state accepts matches at pos: UnexpectedCharacters, or
+        UnexpectedToken for a terminal of the grammar the state does not accept."""
+        allowed = set(lexer[2] - self.ignore) or {"<END-OF-FILE>"}
+        whole = self._scan(self.everything, text, pos)
+        if whole is None or whole[1] in self.ignore:
+            raise UnexpectedCharacters(pos, allowed)
+        raise UnexpectedToken(Token(whole[1], whole[0], pos, line, pos - line_start + 1),
+                              allowed)
 
 
 def _splice(children: list, inlined: tuple) -> list:

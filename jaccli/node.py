@@ -1,42 +1,53 @@
-"""The expression node: a frozen, hashable tree node with its shape, and room for the
-recursive walks over deep trees. Everything else about expressions builds on this module:
-`expr.py` (shapes and smart constructors), `notation.py` (printing), and the rest.
+"""The expression node: a frozen, hashable tree node with its shape, its size written out
+(`written_size`), and room for the recursive walks over deep trees. Everything else about
+expressions builds on this module: `expr.py` (shapes and smart constructors), `notation.py`
+(printing), and the rest.
 """
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 
 # How a node shows itself in a repr: notation.py installs its ASCII printer when imported
 # (this module imports nothing of jac's, so that everything may import it).
 printer = None
 
 
-@contextmanager
-def deep_recursion(limit: int = 20000):
+class deep_recursion:
     """Room for the recursive walks over closed forms, which nest deeper than the input (a
-    chain of 200 functions has a derivative 400 nodes deep); the parser bounds the input."""
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old, limit))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(old)
+    chain of 200 functions has a derivative 400 nodes deep); the parser bounds the input.
+    `with deep_recursion():` (a class, not a generator: it is entered for every form)."""
+
+    __slots__ = ("limit", "old")
+
+    def __init__(self, limit: int = 20000):
+        self.limit = limit
+
+    def __enter__(self):
+        self.old = sys.getrecursionlimit()
+        if self.old < self.limit:
+            sys.setrecursionlimit(self.limit)
+
+    def __exit__(self, *exc):
+        if self.old < self.limit:
+            sys.setrecursionlimit(self.old)
+        return False
 
 
 class Expr:
     """An expression node. Equality and hash are structural; `shape` and `column` ride along."""
 
-    __slots__ = ("op", "args", "value", "shape", "column", "_hash")
+    # `_written` and `_key` are not set by the constructor: `written_size` and
+    # `algebra.Algebra.key` fill them in when asked.
+    __slots__ = ("op", "args", "value", "shape", "column", "_hash", "_written", "_key")
 
     def __init__(self, op: str, args: tuple = (), value=None, shape=None, column=None):
-        set_ = object.__setattr__
-        set_(self, "op", op)
-        set_(self, "args", tuple(args))
-        set_(self, "value", value)
-        set_(self, "shape", shape)
-        set_(self, "column", column)
-        set_(self, "_hash", hash((op, value, self.args)))
+        args = tuple(args)
+        _set_op(self, op)
+        _set_args(self, args)
+        _set_value(self, value)
+        _set_shape(self, shape)
+        _set_column(self, column)
+        _set_hash(self, hash((op, value, args)))
 
     def __setattr__(self, key, value):
         raise AttributeError("Expr is immutable")
@@ -67,3 +78,40 @@ class Expr:
                 seen.setdefault(node.value, None)
             stack.extend(reversed(node.args))
         return list(seen)
+
+
+# The constructor fills the slots through their own setters (Expr.__setattr__ refuses, and
+# object.__setattr__ looks each name up again: a node is built tens of times per answer).
+_set_op, _set_args, _set_value, _set_shape, _set_column, _set_hash, _set_written, \
+    remember_key = (Expr.__dict__[name].__set__ for name in Expr.__slots__)
+
+
+def written_size(e: Expr) -> int:
+    """How many nodes `e` has written out in full (a shared subexpression counted each time it
+    appears), found without writing it and kept on every node with operands that it visits,
+    so the forms of one answer, which share their subexpressions, are counted once
+    (iterative: no recursion limit)."""
+    size = getattr(e, "_written", None)
+    if size is not None:
+        return size
+    if not e.args:
+        return 1
+    stack = [e]
+    while stack:
+        node = stack[-1]
+        size, pending = 1, None
+        for a in node.args:
+            if not a.args:
+                size += 1
+                continue
+            known = getattr(a, "_written", None)
+            if known is None:
+                pending = [a] if pending is None else pending + [a]
+            else:
+                size += known
+        if pending is not None:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        _set_written(node, size)
+    return e._written

@@ -145,111 +145,161 @@ def function_form(name: str, inner: str, style: Style) -> str:
 
 
 def _show(e: Expr, s: Style) -> tuple[str, int]:
+    """(text, binding strength) of e: the leaves here, every other op by its printer."""
     op = e.op
+    if op == "var":
+        return _name(e.value, s, e.shape), ATOM
     if op == "num":
         text = format_number(e.value)
         return text, (UNARY if text.startswith("-") else MUL if "/" in text else ATOM)
-    if op == "var":
-        return _name(e.value, s, e.shape), ATOM
-    if op == "dim":
-        text = _size_text(e.value)
-        if sizes.NAME.fullmatch(text):         # one symbol, printed as a name (d_model)
-            return _name(text, s), ATOM
-        return text, MUL
-    if op == "ones":
-        if s.ones is not None:
-            if len(e.shape) == 2:          # a matrix of ones is 𝟏𝟏ᵀ, a row of them 𝟏ᵀ
-                row = s.ones + s.transpose
-                return (row, POSTFIX) if e.shape[0] == 1 else (s.ones + s.matmul.strip() + row, MUL)
-            return s.ones, ATOM
-        return "ones(" + ", ".join(_size_text(d) for d in e.shape) + ")", ATOM
-    if op == "eye":
-        return (s.eye, ATOM) if s.eye is not None else (f"eye({_size_text(e.value)})", ATOM)
-    if op == "commutation":
-        m, n = (_size_text(d) for d in e.value)
-        return (f"K_{{{m},{n}}}", ATOM) if s.latex else (f"commutation({m}, {n})", ATOM)
-    if op == "kron" and not s.ascii:
-        symbol = r" \otimes " if s.latex else " ⊗ "
-        return show(e.args[0], s, POSTFIX) + symbol + show(e.args[1], s, POSTFIX), MUL
-    if op == "zeros":
-        if s.eye is None and e.shape:             # sized, so that it reads back
-            return "zeros(" + ", ".join(_size_text(d) for d in e.shape) + ")", ATOM
-        return "0", ATOM
-    if op == "add":
-        parts = []
-        for i, t in enumerate(e.args):
-            if t.op == "neg":
-                body = show(t.args[0], s, MUL)
-                parts.append(("-" if i == 0 else " - ") + body)
-            elif t.op == "num" and t.value < 0 and i:
-                parts.append(" - " + format_number(-t.value))
-            elif t.op in ("mul", "div") and t.args[0].op == "num" and t.args[0].value < 0 and i:
-                flipped = Expr(t.op, (Expr("num", (), -t.args[0].value, ()), t.args[1]), None, t.shape)
-                parts.append(" - " + show(flipped, s, MUL))
-            else:
-                body = show(t, s, ADD)
-                parts.append(body if i == 0 else " + " + body)
-        return "".join(parts), ADD
-    if op == "neg":
-        # -a*b and -a/b read the same whether the sign binds to a or to the product.
-        return "-" + show(e.args[0], s, MUL if e.args[0].op in ("mul", "div") else POW), UNARY
-    if op == "mul":
-        a, b = e.args
-        scalar = a.shape == () or b.shape == ()
-        symbol = s.scale if scalar else s.mul
-        if s.latex and a.op == "num" and b.op != "num":
-            symbol = " "
-        # a·(b·c) = a·b·c and a·(b/c) = a·b/c: no parentheses needed on the right.
-        right = MUL if b.op in ("mul", "div") and symbol.strip() else (UNARY + 1 if symbol.strip() else POW)
-        if not scalar and not s.ascii:       # a ⊙ (B c): ⊙ and a product never mix bare
-            # ⊙ is associative: a ⊙ b ⊙ c needs no parentheses
-            return (_hadamard_operand(a, s, MUL) + symbol +
-                    _hadamard_operand(b, s, right)), MUL
-        return show(a, s, MUL) + symbol + show(b, s, right), MUL
-    if op == "div":
-        a, b = e.args
-        if s.latex:
-            return f"\\frac{{{show(a, s)}}}{{{show(b, s)}}}", ATOM
-        return show(a, s, MUL) + s.div + show(b, s, UNARY + 1), MUL
-    if op == "matmul":
-        a, b = e.args
-        # vector@vector is the dot product: w·x on screen (the ASCII form keeps '@').
-        symbol = s.dot if s.name == "unicode" and len(a.shape) == 1 == len(b.shape) else s.matmul
-        if s.latex and a.shape is not None and len(a.shape) == 1 and len(b.shape) != 2:  # wᵀx
-            return show(a, s, POSTFIX) + s.transpose + " " + show(b, s, UNARY + 1), MUL
-        right = MUL if _is_product(b) and _is_product(e) else UNARY + 1     # A B x = A (B x)
-        if not s.ascii:                      # (a ⊙ B) c, (A ⊗ B) C: never bare
-            return _operand(a, s, MUL) + symbol + _operand(b, s, right), MUL
-        return show(a, s, MUL) + symbol + show(b, s, right), MUL
-    if op == "dot":
-        a, b = e.args
-        if s.latex:
-            return show(a, s, POSTFIX) + s.transpose + " " + show(b, s, UNARY + 1), MUL
-        return show(a, s, MUL) + s.dot + show(b, s, UNARY + 1), MUL
-    if op == "pow":
-        a, b = e.args
-        if s.latex:
-            return f"{{{show(a, s, POSTFIX)}}}^{{{show(b, s)}}}", POW
-        if s.name == "unicode" and b.op == "num" and b.value == int(b.value) and abs(b.value) < 100:
-            return show(a, s, POSTFIX) + format_number(b.value).translate(_SUPERSCRIPT), POW
-        return show(a, s, POSTFIX) + s.pow + show(b, s, POW), POW
-    if op == "transpose":
-        return show(e.args[0], s, ATOM) + s.transpose, POSTFIX
-    if op == "vector":
-        inner = ", ".join(show(a, s) for a in e.args)
-        if s.latex:
-            return r"\begin{bmatrix}" + r" \\ ".join(show(a, s) for a in e.args) + r"\end{bmatrix}", ATOM
-        return f"[{inner}]", ATOM
-    if op == "matrix":
-        rows, cols = e.value
-        grid = [[show(a, s) for a in e.args[r * cols:(r + 1) * cols]] for r in range(rows)]
-        if s.latex:
-            return r"\begin{bmatrix}" + r" \\ ".join(" & ".join(r) for r in grid) + \
-                r"\end{bmatrix}", ATOM
-        return "[" + ", ".join("[" + ", ".join(r) + "]" for r in grid) + "]", ATOM
-    if op == "vec":
-        return function_form("vec", show(e.args[0], s), s), ATOM
-    return function_form(op, ", ".join(show(a, s) for a in e.args), s), ATOM
+    printer = _PRINTERS.get(op)
+    if printer is None:
+        return _call(e, s)
+    return printer(e, s)
+
+
+def _call(e: Expr, s: Style) -> tuple[str, int]:
+    return function_form(e.op, ", ".join(show(a, s) for a in e.args), s), ATOM
+
+
+def _dim(e: Expr, s: Style) -> tuple[str, int]:
+    text = _size_text(e.value)
+    if sizes.NAME.fullmatch(text):         # one symbol, printed as a name (d_model)
+        return _name(text, s), ATOM
+    return text, MUL
+
+
+def _ones(e: Expr, s: Style) -> tuple[str, int]:
+    if s.ones is not None:
+        if len(e.shape) == 2:          # a matrix of ones is 𝟏𝟏ᵀ, a row of them 𝟏ᵀ
+            row = s.ones + s.transpose
+            return (row, POSTFIX) if e.shape[0] == 1 else (s.ones + s.matmul.strip() + row, MUL)
+        return s.ones, ATOM
+    return "ones(" + ", ".join(_size_text(d) for d in e.shape) + ")", ATOM
+
+
+def _eye(e: Expr, s: Style) -> tuple[str, int]:
+    return (s.eye, ATOM) if s.eye is not None else (f"eye({_size_text(e.value)})", ATOM)
+
+
+def _commutation(e: Expr, s: Style) -> tuple[str, int]:
+    m, n = (_size_text(d) for d in e.value)
+    return (f"K_{{{m},{n}}}", ATOM) if s.latex else (f"commutation({m}, {n})", ATOM)
+
+
+def _kron(e: Expr, s: Style) -> tuple[str, int]:
+    if s.ascii:                                # the input language's kron(A, B)
+        return _call(e, s)
+    symbol = r" \otimes " if s.latex else " ⊗ "
+    return show(e.args[0], s, POSTFIX) + symbol + show(e.args[1], s, POSTFIX), MUL
+
+
+def _zeros(e: Expr, s: Style) -> tuple[str, int]:
+    if s.eye is None and e.shape:             # sized, so that it reads back
+        return "zeros(" + ", ".join(_size_text(d) for d in e.shape) + ")", ATOM
+    return "0", ATOM
+
+
+def _add(e: Expr, s: Style) -> tuple[str, int]:
+    parts = []
+    for i, t in enumerate(e.args):
+        if t.op == "neg":
+            body = show(t.args[0], s, MUL)
+            parts.append(("-" if i == 0 else " - ") + body)
+        elif t.op == "num" and t.value < 0 and i:
+            parts.append(" - " + format_number(-t.value))
+        elif t.op in ("mul", "div") and t.args[0].op == "num" and t.args[0].value < 0 and i:
+            flipped = Expr(t.op, (Expr("num", (), -t.args[0].value, ()), t.args[1]), None, t.shape)
+            parts.append(" - " + show(flipped, s, MUL))
+        else:
+            body = show(t, s, ADD)
+            parts.append(body if i == 0 else " + " + body)
+    return "".join(parts), ADD
+
+
+def _neg(e: Expr, s: Style) -> tuple[str, int]:
+    # -a*b and -a/b read the same whether the sign binds to a or to the product.
+    return "-" + show(e.args[0], s, MUL if e.args[0].op in ("mul", "div") else POW), UNARY
+
+
+def _mul(e: Expr, s: Style) -> tuple[str, int]:
+    a, b = e.args
+    scalar = a.shape == () or b.shape == ()
+    symbol = s.scale if scalar else s.mul
+    if s.latex and a.op == "num" and b.op != "num":
+        symbol = " "
+    # a·(b·c) = a·b·c and a·(b/c) = a·b/c: no parentheses needed on the right.
+    right = MUL if b.op in ("mul", "div") and symbol.strip() else (UNARY + 1 if symbol.strip() else POW)
+    if not scalar and not s.ascii:       # a ⊙ (B c): ⊙ and a product never mix bare
+        # ⊙ is associative: a ⊙ b ⊙ c needs no parentheses
+        return (_hadamard_operand(a, s, MUL) + symbol +
+                _hadamard_operand(b, s, right)), MUL
+    return show(a, s, MUL) + symbol + show(b, s, right), MUL
+
+
+def _div(e: Expr, s: Style) -> tuple[str, int]:
+    a, b = e.args
+    if s.latex:
+        return f"\\frac{{{show(a, s)}}}{{{show(b, s)}}}", ATOM
+    return show(a, s, MUL) + s.div + show(b, s, UNARY + 1), MUL
+
+
+def _matmul(e: Expr, s: Style) -> tuple[str, int]:
+    a, b = e.args
+    # vector@vector is the dot product: w·x on screen (the ASCII form keeps '@').
+    symbol = s.dot if s.name == "unicode" and len(a.shape) == 1 == len(b.shape) else s.matmul
+    if s.latex and a.shape is not None and len(a.shape) == 1 and len(b.shape) != 2:  # wᵀx
+        return show(a, s, POSTFIX) + s.transpose + " " + show(b, s, UNARY + 1), MUL
+    right = MUL if _is_product(b) and _is_product(e) else UNARY + 1     # A B x = A (B x)
+    if not s.ascii:                      # (a ⊙ B) c, (A ⊗ B) C: never bare
+        return _operand(a, s, MUL) + symbol + _operand(b, s, right), MUL
+    return show(a, s, MUL) + symbol + show(b, s, right), MUL
+
+
+def _dot(e: Expr, s: Style) -> tuple[str, int]:
+    a, b = e.args
+    if s.latex:
+        return show(a, s, POSTFIX) + s.transpose + " " + show(b, s, UNARY + 1), MUL
+    return show(a, s, MUL) + s.dot + show(b, s, UNARY + 1), MUL
+
+
+def _pow(e: Expr, s: Style) -> tuple[str, int]:
+    a, b = e.args
+    if s.latex:
+        return f"{{{show(a, s, POSTFIX)}}}^{{{show(b, s)}}}", POW
+    if s.name == "unicode" and b.op == "num" and b.value == int(b.value) and abs(b.value) < 100:
+        return show(a, s, POSTFIX) + format_number(b.value).translate(_SUPERSCRIPT), POW
+    return show(a, s, POSTFIX) + s.pow + show(b, s, POW), POW
+
+
+def _transpose(e: Expr, s: Style) -> tuple[str, int]:
+    return show(e.args[0], s, ATOM) + s.transpose, POSTFIX
+
+
+def _vector(e: Expr, s: Style) -> tuple[str, int]:
+    inner = ", ".join(show(a, s) for a in e.args)
+    if s.latex:
+        return r"\begin{bmatrix}" + r" \\ ".join(show(a, s) for a in e.args) + r"\end{bmatrix}", ATOM
+    return f"[{inner}]", ATOM
+
+
+def _matrix(e: Expr, s: Style) -> tuple[str, int]:
+    rows, cols = e.value
+    grid = [[show(a, s) for a in e.args[r * cols:(r + 1) * cols]] for r in range(rows)]
+    if s.latex:
+        return r"\begin{bmatrix}" + r" \\ ".join(" & ".join(r) for r in grid) + \
+            r"\end{bmatrix}", ATOM
+    return "[" + ", ".join("[" + ", ".join(r) + "]" for r in grid) + "]", ATOM
+
+
+def _vec(e: Expr, s: Style) -> tuple[str, int]:
+    return function_form("vec", show(e.args[0], s), s), ATOM
+
+
+_PRINTERS = {"dim": _dim, "ones": _ones, "eye": _eye, "commutation": _commutation, "kron": _kron,
+             "zeros": _zeros, "add": _add, "neg": _neg, "mul": _mul, "div": _div,
+             "matmul": _matmul, "dot": _dot, "pow": _pow, "transpose": _transpose,
+             "vector": _vector, "matrix": _matrix, "vec": _vec}
 
 
 def mixes(e: Expr, beside_hadamard: bool) -> bool:

@@ -18,6 +18,8 @@ from .expr import Expr
 
 
 def size(shape) -> sizes.Size:
+    if len(shape) < 2:          # a scalar or a vector: asked for at every node
+        return shape[0] if shape else 1
     return sizes.product(shape)
 
 

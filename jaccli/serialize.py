@@ -9,9 +9,10 @@ from . import sizes
 from .api import MAX_LISTED, Result, kind_of, output_kind
 from .errors import JacError
 from .expr import deep_recursion
-from .expr import Expr
-from .naming import LONG_FORM, LONG_SYMBOLIC, payloads, shortened, written_out
-from .notation import ascii_form, latex_form
+from .expr import Expr, written_size
+from .jacobians import payloads
+from .naming import LONG_FORM, LONG_SYMBOLIC, shortened
+from .notation import LATEX, ascii_form, latex_form
 
 
 def _shape(shape) -> list:
@@ -40,7 +41,7 @@ def _listed(a) -> list:
 
 def jacobian_entry(jr, result: Result) -> dict:
     j = jr.jacobian
-    size = written_out(payloads(j))
+    size = sum(written_size(e) for e in payloads(j))
     symbolic, latex = _closed_form(j, result.variables, size)
     entry = {
         "wrt": jr.wrt,
@@ -124,7 +125,6 @@ def _output_value(value):
 
 
 def _latex(j) -> str:
-    from .notation import LATEX
     return j.form(LATEX)
 
 
@@ -170,4 +170,7 @@ _UNSAFE = {c: f"\\u{c:04x}" for c in [0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]}
 
 
 def dumps(doc: dict) -> str:
-    return json.dumps(doc, ensure_ascii=False, allow_nan=False).translate(_UNSAFE)
+    text = json.dumps(doc, ensure_ascii=False, allow_nan=False)
+    if text.isascii() and "\x7f" not in text:     # nothing to escape: skip the translation
+        return text
+    return text.translate(_UNSAFE)

@@ -27,8 +27,10 @@ from .errors import ShapeProblem
 from .expr import Expr, describe_shape
 from .notation import ascii_form
 
-ELEMENTWISE = ("add", "neg") + E.ELEMENTWISE_BINARY + E.ELEMENTWISE_FUNCTIONS
-SHAPING = E.SHAPING_OPS + ("transpose",)
+ELEMENTWISE = frozenset(("add", "neg") + E.ELEMENTWISE_BINARY + E.ELEMENTWISE_FUNCTIONS)
+SHAPING = frozenset(E.SHAPING_OPS + ("transpose",))
+_BROADCAST = frozenset(("add",) + E.ELEMENTWISE_BINARY)
+_SAME_SHAPE = frozenset(("neg",) + E.ELEMENTWISE_FUNCTIONS)
 
 
 # ---------------------------------------------------------------- the facts inference collects
@@ -77,6 +79,10 @@ class Known(namedtuple("Known", "dims firm")):
     comes from the expression and may be given to a group (numbers and declared scalars
     broadcast and give nobody their shape)."""
     __slots__ = ()
+
+
+# The scalar facts, shared (a namedtuple costs a Python call to make, at every node).
+_LOOSE_SCALAR, _FIRM_SCALAR = Known((), False), Known((), True)
 
 
 class Open(namedtuple("Open", "group")):
@@ -233,7 +239,7 @@ class Walk:
     def visit(self, node: Expr):
         op = node.op
         if op in ("num", "dim"):
-            return Known((), False)
+            return _LOOSE_SCALAR
         if op in E.SIZED:
             return Known(tuple(self.sizes.new(d) for d in E.infer_shape(op, (), node.value)), True)
         if op == "var":
@@ -242,9 +248,9 @@ class Walk:
                 return Known(dims, node.value not in self.declared or dims != ())
             return Open(self.groups.of_name(node.value))
         kids = [self.visit(a) for a in node.args]
-        if op in ("add",) + E.ELEMENTWISE_BINARY:
+        if op in _BROADCAST:
             return self.elementwise(node, kids)
-        if op == "neg" or op in E.ELEMENTWISE_FUNCTIONS:
+        if op in _SAME_SHAPE:
             return kids[0]
         if op in ("vector", "matrix"):
             return self.vector(node, kids)
@@ -259,7 +265,7 @@ class Walk:
             if op == "norm" and len(kids[0].dims) == 2:
                 raise ShapeProblem("norm needs a vector (the Euclidean norm), not a matrix",
                                    column=node.column)
-            return Known((), True)
+            return _FIRM_SCALAR
         if op == "softmax":
             if len(kids[0].dims) != 1:
                 raise ShapeProblem(f"softmax needs a vector, not "
@@ -300,7 +306,7 @@ class Walk:
             out = t if out is None else self.broadcast(word, node, k, out, arg, t)
         if out is not None and out.firm:
             return out
-        return Open(group) if group is not None else Known((), False)
+        return Open(group) if group is not None else _LOOSE_SCALAR
 
     def broadcast(self, word: str, node: Expr, k: int, ta: Known, b: Expr, tb: Known) -> Known:
         firm = ta.firm or tb.firm
@@ -347,11 +353,11 @@ class Walk:
         if not self.sizes.unify(ta.dims[-1], tb.dims[0]):
             raise _mismatch(self.sizes, "'@'", a, ta, b, tb, "the inner sizes differ", node)
         if len(ta.dims) == 1 and len(tb.dims) == 1:
-            return Known((), True)
+            return _FIRM_SCALAR
         if len(ta.dims) == 1:
             return Known((tb.dims[1],), True)
         if len(tb.dims) == 1:
-            return Known((), True) if self.is_row(node, ta.dims[0]) else Known((ta.dims[0],), True)
+            return _FIRM_SCALAR if self.is_row(node, ta.dims[0]) else Known((ta.dims[0],), True)
         return Known((ta.dims[0], tb.dims[1]), True)
 
     def dot(self, node: Expr, a: Expr, b: Expr, ta: Known, tb: Known) -> Known:
@@ -361,7 +367,7 @@ class Walk:
         if not self.sizes.unify(ta.dims[0], tb.dims[0]):
             raise _mismatch(self.sizes, "the dot product", a, ta, b, tb,
                             "the vectors differ in length", node)
-        return Known((), True)
+        return _FIRM_SCALAR
 
 
 # ---------------------------------------------------------------- rules 2 and 3: settling groups
@@ -474,21 +480,22 @@ def infer(tree: Expr, declared: dict[str, tuple], extra_names=()) -> tuple[Expr,
 
 def retype(tree: Expr, shapes: dict[str, tuple]) -> Expr:
     """Rebuild `tree` with every node's shape checked (expr.typed)."""
-    memo: dict[int, Expr] = {}
+    return _retyped(tree, shapes, {})
 
-    def build(node: Expr) -> Expr:
-        key = id(node)
-        if key in memo:
-            return memo[key]
-        if node.op == "var":
-            out = E.var(node.value, shapes[node.value])
-            out = Expr("var", (), node.value, out.shape, node.column)
-        elif node.op == "num":
-            out = Expr("num", (), node.value, (), node.column)
-        else:
-            value = None if node.op == "add" else node.value   # a sum's value: sign columns
-            out = E.typed(node.op, [build(a) for a in node.args], value, node.column)
-        memo[key] = out
-        return out
 
-    return build(tree)
+def _retyped(node: Expr, shapes: dict, memo: dict[int, Expr]) -> Expr:
+    """(A function of its own, not a closure: a closure that calls itself is a reference
+    cycle, and would keep the whole tree alive until the garbage collector runs.)"""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if node.op == "var":
+        out = Expr("var", (), node.value, tuple(shapes[node.value]), node.column)
+    elif node.op == "num":
+        out = Expr("num", (), node.value, (), node.column)
+    else:
+        value = None if node.op == "add" else node.value   # a sum's value: sign columns
+        out = E.typed(node.op, [_retyped(a, shapes, memo) for a in node.args], value,
+                      node.column)
+    memo[key] = out
+    return out

@@ -18,11 +18,12 @@ LETTERS = "nmkpqrstuvabcdefghijlowxyz"
 class Sym:
     """A symbolic size: {monomial (sorted tuple of symbols): coefficient}."""
 
-    __slots__ = ("terms", "_key")
+    __slots__ = ("terms", "_key", "_text")
 
     def __init__(self, terms: dict[tuple[str, ...], int]):
         self.terms = {m: c for m, c in terms.items() if c}
         self._key = tuple(sorted(self.terms.items()))
+        self._text = None       # written once, when first asked for (shapes in every answer)
 
     def __eq__(self, other):
         return isinstance(other, Sym) and self._key == other._key
@@ -31,6 +32,11 @@ class Sym:
         return hash(self._key)
 
     def __str__(self):
+        if self._text is None:
+            self._text = self._written()
+        return self._text
+
+    def _written(self) -> str:
         parts = []
         # Higher degree first; within a degree, the order the terms came in, so the
         # stacked [x; y] of lengths n and m is n+m, as written.

@@ -153,3 +153,38 @@ def test_a_canonical_form_is_not_simplified_again():
     assert first > 0
     assert algebra.simplify(once) is once and algebra.simplify(typed) is once
     assert expansions == first
+
+
+def test_an_answer_leaves_no_garbage_for_the_collector():
+    """An answer's trees and Jacobians are freed by reference counting as soon as it is written
+    (no recursive closure or other reference cycle keeps them): a batch never waits for a
+    collection to give their memory back. Counted: objects a full collection finds."""
+    s, out, _ = session()
+    lines = ["max(0, w@x + b)", "softmax(x) * y", "tanh(tanh(w)) / v", "[v, z] * w",
+             "norm(u - v)^2", "sum(exp(W @ x))", "x' @ A @ x", "mean((y - X @ w)^2)"]
+    s.answer("x")                 # the parser and lazy imports are built outside the count
+    gc.collect()
+    for line in lines:
+        assert s.answer(line) == 0
+    assert gc.collect() == 0
+    assert out.getvalue().count('"jacobians"') == len(lines) + 1
+
+
+def test_the_written_out_size_kept_on_nodes_is_that_of_naming():
+    """serialize decides whether to name repeats from expr.written_size (kept on each node,
+    shared by an answer's Jacobians): it agrees with naming's own count, shared subtrees
+    counted each time they appear, and the payloads are those naming walks."""
+    from jaccli.expr import written_size
+    from jaccli.jacobians import payloads
+    from jaccli.naming import payloads as naming_payloads
+    from jaccli.naming import written_out
+
+    for text in ["sin(sin(sin(sin(x))))", "tanh(tanh(w)) / v", "softmax(x) * y",
+                 "[x^2*y, 2*x + y^8]", "sum(tanh(W @ x))", "a_sum", "x' @ W @ y"]:
+        text = a_sum(30) if text == "a_sum" else text
+        result = compute(text, wrt=[["W"]] if "W" in text else None)
+        for jr in result.jacobians:
+            forms = payloads(jr.jacobian)
+            assert forms == naming_payloads(jr.jacobian)
+            assert sum(written_size(f) for f in forms) == written_out(forms)
+            assert all(written_size(f) == written_out([f]) for f in forms)
