@@ -221,22 +221,6 @@ def _count_uses(exprs) -> dict:
     return uses
 
 
-def _payloads(j: J.Jacobian) -> list:
-    """The expressions inside a structured Jacobian."""
-    out = []
-    stack = [j]
-    while stack:
-        j = stack.pop()
-        for attr in ("c", "d", "v", "m"):
-            e = getattr(j, attr, None)
-            if isinstance(e, Expr):
-                out.append(e)
-        stack.extend(getattr(j, "terms", ()) + getattr(j, "factors", ()) + getattr(j, "blocks", ()))
-        stack.extend(x for x in (getattr(j, "a", None), getattr(j, "b", None))
-                     if isinstance(x, J.Jacobian))
-    return out
-
-
 def _jacobian_code(p: _Printer, j: J.Jacobian) -> tuple[str, bool]:
     """(code, is_diagonal_vector): a diagonal Jacobian is the vector of its diagonal."""
     rows, cols = p.size(j.rows), p.size(j.cols)
@@ -333,7 +317,7 @@ def _arguments(result, names: dict) -> list[str]:
 
 
 def _function(result, name: str, entries, doc: str, names: dict, sources: dict) -> str:
-    exprs = [e for jr in entries for e in _payloads(jr.jacobian)]
+    exprs = [e for jr in entries for e in J.payloads(jr.jacobian)]
     p = _Printer(names, sources, _count_uses(exprs))
     returns = []
     for jr in entries:

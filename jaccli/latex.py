@@ -1,12 +1,14 @@
 """A `Result` as a LaTeX fragment for a paper: an `align*` environment with f, each
 Jacobian as ∂f/∂x and each Hessian as ∂²f/∂x∂xᵀ, vectors in bold.
 
-The closed forms come from `notation.LATEX` (the same text as the JSON `latex` field); this
-module only writes the left-hand sides and the environment around them.
+The closed forms are the JSON `latex` field's (naming.closed_forms: a very long one names
+its repeats, `where u_{1} = …`); this module only writes the left-hand sides and the
+environment around them.
 """
 from __future__ import annotations
 
-from .notation import LATEX, latex_form
+from .naming import closed_forms
+from .notation import latex_form
 
 
 def name_tex(name: str, shape) -> str:
@@ -40,9 +42,11 @@ def lines(result) -> list[str]:
     """`lhs &= rhs` lines: f, then the Jacobians, then the Hessians."""
     out = [f"f &= {latex_form(result.tree)}"]
     for jr in result.jacobians:
-        out.append(f"{jacobian_label(jr.wrt, result.variables)} &= {jr.jacobian.form(LATEX)}")
+        tex = closed_forms(jr.jacobian, result.variables)[1]
+        out.append(f"{jacobian_label(jr.wrt, result.variables)} &= {tex}")
     for h in result.hessians:
-        out.append(f"{hessian_label(h.wrt, result.variables)} &= {h.jacobian.form(LATEX)}")
+        tex = closed_forms(h.jacobian, result.variables)[1]
+        out.append(f"{hessian_label(h.wrt, result.variables)} &= {tex}")
     return out
 
 

@@ -13,7 +13,7 @@ the input language's own `where`, with ASCII names (u1, u2), and still read back
 """
 from __future__ import annotations
 
-from .expr import Expr
+from .expr import Expr, written_size
 
 # A form is shortened only when written out it has more nodes than this.
 LONG_FORM = 40
@@ -60,8 +60,7 @@ def name_repeats(forms: list[Expr], *, prefix: str = "u", taken=(),
 def written_out(forms: list[Expr]) -> int:
     """How many nodes the forms have written out in full (shared subexpressions counted each
     time they appear), found without writing them."""
-    size, _ = _sizes(forms)
-    return sum(size[f] for f in forms)
+    return sum(written_size(f) for f in forms)
 
 
 def _sizes(forms: list[Expr]) -> tuple[dict, list]:
@@ -102,19 +101,33 @@ def substitute(e: Expr, names: dict, *, top: bool = True) -> Expr:
     return Expr(e.op, tuple(walk(a) for a in e.args), e.value, e.shape) if e.args else e
 
 
-def payloads(j) -> list[Expr]:
-    """The closed forms a Jacobian is made of."""
-    from .jacobians import map_payloads
+def closed_forms(j, taken=(), size: int | None = None) -> tuple[str, str]:
+    """(ASCII, LaTeX) of a Jacobian for JSON's `symbolic` and `latex` and for --latex: the
+    whole form or, when written out (`size` nodes, counted when not given) it would be very
+    long, the form with its repeats named in the input language's `where` (linear in size,
+    and read back the same)."""
+    from .jacobians import payloads
+    from .notation import LATEX, ascii_form, latex_form
 
-    forms: list[Expr] = []
-    map_payloads(j, lambda e: forms.append(e) or e)
-    return forms
+    if size is None:
+        size = written_out(payloads(j))
+    if size > LONG_SYMBOLIC:
+        named, definitions = shortened(j, taken=taken, subscripts=False)
+        typeset, typeset_definitions = shortened(j, taken=taken)      # u₁: u_{1}
+        if definitions:
+            symbolic = named.form() + " where " + ", ".join(
+                f"{name} = {ascii_form(d)}" for name, d in definitions)
+            latex = typeset.form(LATEX) + r" \quad \text{where } " + r",\ ".join(
+                f"{latex_form(Expr('var', (), name, d.shape))} = {latex_form(d)}"
+                for name, d in typeset_definitions)
+            return symbolic, latex
+    return j.form(), j.form(LATEX)
 
 
 def shortened(j, taken=(), *, subscripts: bool = True):
     """A Jacobian with its repeats named: (the named Jacobian, [(name, definition)]), or
     (j, []) when its form is short."""
-    from .jacobians import map_payloads
+    from .jacobians import map_payloads, payloads
 
     names, definitions = name_repeats(payloads(j), taken=taken, subscripts=subscripts)
     if not names:

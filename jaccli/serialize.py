@@ -8,10 +8,9 @@ import math
 from . import sizes
 from .api import MAX_LISTED, Result, kind_of, output_kind
 from .errors import JacError
-from .expr import deep_recursion
-from .expr import Expr, written_size
+from .expr import deep_recursion, written_size
 from .jacobians import payloads
-from .naming import LONG_FORM, LONG_SYMBOLIC, shortened
+from .naming import LONG_FORM, closed_forms, shortened
 from .notation import LATEX, ascii_form, latex_form
 
 
@@ -42,7 +41,7 @@ def _listed(a) -> list:
 def jacobian_entry(jr, result: Result) -> dict:
     j = jr.jacobian
     size = sum(written_size(e) for e in payloads(j))
-    symbolic, latex = _closed_form(j, result.variables, size)
+    symbolic, latex = closed_forms(j, result.variables, size)
     entry = {
         "wrt": jr.wrt,
         "shape": [sizes.to_json(j.rows), sizes.to_json(j.cols)],
@@ -82,23 +81,6 @@ def jacobian_entry(jr, result: Result) -> dict:
     if jr.steps is not None:
         entry["steps"] = [dict(step) for step in jr.steps]
     return entry
-
-
-def _closed_form(j, variables, size: int) -> tuple[str, str]:
-    """(symbolic, latex): the whole form or, when written out (`size` nodes) it would be
-    very long, the form with its repeats named in the input language's `where` (linear in
-    size, and read back the same)."""
-    if size > LONG_SYMBOLIC:
-        named, definitions = shortened(j, taken=variables, subscripts=False)
-        typeset, typeset_definitions = shortened(j, taken=variables)      # u₁: u_{1}
-        if definitions:
-            symbolic = named.form() + " where " + ", ".join(
-                f"{name} = {ascii_form(d)}" for name, d in definitions)
-            latex = _latex(typeset) + r" \quad \text{where } " + r",\ ".join(
-                f"{latex_form(Expr('var', (), name, d.shape))} = {latex_form(d)}"
-                for name, d in typeset_definitions)
-            return symbolic, latex
-    return j.form(), _latex(j)
 
 
 def _gradient(jr) -> dict:

@@ -179,23 +179,7 @@ def payloads_asked(j: J.Jacobian, dense_limit: int | None) -> list:
     if (dense_limit is not None and not j.diagonal and rows * cols > dense_limit) \
             or max(rows, cols) > MAX_ENTRIES:
         return []
-    out, stack = [], [j]
-    while stack:
-        j = stack.pop()
-        if isinstance(j, (J.Scaled, J.Scalar)):
-            out.append(j.c)
-        elif isinstance(j, J.Diagonal):
-            out.append(j.d)
-        elif isinstance(j, (J.Row, J.Column)):
-            out.append(j.v)
-        elif isinstance(j, J.Matrix):
-            out.append(j.m)
-        elif isinstance(j, J.Kron):
-            stack += [j.a, j.b]
-        elif isinstance(j, (J.Sum, J.Product, J.Stack)):
-            stack += j.terms if isinstance(j, J.Sum) else \
-                j.factors if isinstance(j, J.Product) else j.blocks
-    return out
+    return J.payloads(j)
 
 
 def jacobian_value(ev, j: J.Jacobian, dense_limit: int | None = None):

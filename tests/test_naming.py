@@ -89,3 +89,13 @@ def test_named_forms_denote_the_same_numbers():
     assert "u" not in text
     back = jac_json(text[len("diag("):-1], values={"x": x})
     np.testing.assert_allclose(np.diag(entry["value"]), back["output"]["value"])
+
+
+def test_the_latex_fragment_of_a_long_form_names_its_repeats_as_json_does():
+    from jaccli.latex import fragment
+
+    result = compute(chain(60), wrt=[["x"]])
+    tex = fragment(result)
+    entry = jac_json(chain(60), wrt=["x"])["jacobians"][0]
+    assert entry["latex"] in tex and r"\text{where } \mathbf{u}_{1} = " in tex
+    assert len(tex) < 10 * 60 * 20           # linear: the whole form has ~60² cosines' text

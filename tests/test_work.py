@@ -170,21 +170,23 @@ def test_an_answer_leaves_no_garbage_for_the_collector():
     assert out.getvalue().count('"jacobians"') == len(lines) + 1
 
 
-def test_the_written_out_size_kept_on_nodes_is_that_of_naming():
-    """serialize decides whether to name repeats from expr.written_size (kept on each node,
-    shared by an answer's Jacobians): it agrees with naming's own count, shared subtrees
-    counted each time they appear, and the payloads are those naming walks."""
+def test_the_written_out_size_kept_on_nodes_counts_every_appearance():
+    """JSON and the terminal decide whether to name repeats from expr.written_size (kept on
+    each node, shared by an answer's Jacobians): it is the size of the form written out, as a
+    plain recursive count finds it, shared subtrees counted each time they appear; and
+    jacobians.payloads collects the forms map_payloads visits, in its order."""
     from jaccli.expr import written_size
-    from jaccli.jacobians import payloads
-    from jaccli.naming import payloads as naming_payloads
-    from jaccli.naming import written_out
+    from jaccli.jacobians import map_payloads, payloads
+
+    def counted(e):
+        return 1 + sum(counted(a) for a in e.args)
 
     for text in ["sin(sin(sin(sin(x))))", "tanh(tanh(w)) / v", "softmax(x) * y",
                  "[x^2*y, 2*x + y^8]", "sum(tanh(W @ x))", "a_sum", "x' @ W @ y"]:
         text = a_sum(30) if text == "a_sum" else text
         result = compute(text, wrt=[["W"]] if "W" in text else None)
         for jr in result.jacobians:
-            forms = payloads(jr.jacobian)
-            assert forms == naming_payloads(jr.jacobian)
-            assert sum(written_size(f) for f in forms) == written_out(forms)
-            assert all(written_size(f) == written_out([f]) for f in forms)
+            visited = []
+            map_payloads(jr.jacobian, lambda e: visited.append(e) or e)
+            assert payloads(jr.jacobian) == visited
+            assert [written_size(f) for f in visited] == [counted(f) for f in visited]
