@@ -122,6 +122,8 @@ def _is_product(e: Expr) -> bool:
 
 def show(e: Expr, style: Style = ASCII, context: int = 0) -> str:
     """`e` printed so that it binds at least as tightly as `context` requires."""
+    if e.op == "var":           # the commonest node, an atom: never in parentheses
+        return _name(e.value, style, e.shape)
     text, level = _show(e, style)
     if level < context or (level == context and context in (UNARY,) and text.startswith("-")):
         return (r"\left(" + text + r"\right)") if style.latex else f"({text})"
