@@ -173,7 +173,13 @@ def as_matrix_shape(shape) -> tuple:
 def typed(op: str, args=(), value=None, column=None) -> Expr:
     """A node with its shape checked and recorded; no simplification."""
     args = tuple(args)
-    return Expr(op, args, value, infer_shape(op, args, value), column)
+    if op in _BROADCAST:                # infer_shape's commonest cases, without its call
+        shape = broadcast_shape(op, args)
+    elif op in _SAME_SHAPE:
+        shape = args[0].shape
+    else:
+        shape = infer_shape(op, args, value)
+    return Expr(op, args, value, shape, column)
 
 
 # ---------------------------------------------------------------- leaves
