@@ -345,9 +345,16 @@ def sub(a: Expr, b: Expr) -> Expr:
     return add(a, neg(b))
 
 
+# What mul has to look into: numbers, signs, products, quotients, powers and the constant
+# vectors (is_zero, is_one). Any other factor is its own base with no number in it.
+_NOT_PLAIN = frozenset(("num", "neg", "mul", "div", "pow", "ones", "zeros"))
+
+
 def mul(a: Expr, b: Expr) -> Expr:
     """Element-wise product; numbers lead and fold, 1/u · u = 1, c·q · u/q = c·u."""
     shape = broadcast_shape("mul", (a, b))
+    if a.op not in _NOT_PLAIN and b.op not in _NOT_PLAIN and a != b:
+        return Expr("mul", (a, b), None, shape)     # two distinct plain factors: as they are
     if is_zero(a) or is_zero(b):
         return zeros(shape)
     (ca, u), (cb, v) = coefficient(a), coefficient(b)
