@@ -197,7 +197,16 @@ def exact(value):
 
 
 def num(value) -> Expr:
+    if type(value) is int:      # rules and constructors ask for 2, 0, -1, 1 all the time
+        hit = _SMALL_NUMBERS.get(value)
+        if hit is not None:
+            return hit
     return Expr("num", (), exact(value), ())
+
+
+# Shared nodes for the small whole numbers (a node is immutable; an exact Fraction costs a
+# call to make).
+_SMALL_NUMBERS = {k: Expr("num", (), Fraction(k), ()) for k in range(-2, 5)}
 
 
 def var(name: str, shape) -> Expr:
