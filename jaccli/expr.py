@@ -234,7 +234,7 @@ def zeros(shape) -> Expr:
 
 ZERO = num(0)
 ONE = num(1)
-_F0, _F1 = Fraction(0), Fraction(1)     # shared: a Fraction costs a call to make
+_F0, _F1, _FM1 = Fraction(0), Fraction(1), Fraction(-1)   # shared: a Fraction costs a call to make
 
 
 def is_zero(e: Expr) -> bool:
@@ -271,7 +271,7 @@ def coefficient(t: Expr) -> tuple:
         return t.value, ONE
     if t.op == "neg":
         c, u = coefficient(t.args[0])
-        return -c, u
+        return _negated(c), u
     if t.op == "mul" and is_number(t.args[0]):
         c, u = coefficient(t.args[1])
         return (t.args[0].value if c is _F1 else t.args[0].value * c), u
@@ -280,10 +280,17 @@ def coefficient(t: Expr) -> tuple:
     return _F1, t
 
 
+def _negated(c):
+    """-c, the shared -1 and 1 kept shared (negating a Fraction makes a new one)."""
+    return _FM1 if c is _F1 else _F1 if c is _FM1 else -c
+
+
 def _scaled(c, core: Expr, shape) -> Expr:
     """c·core in normal form, broadcast to `shape`."""
-    if c is _F1:                # the common case, without comparing Fractions
+    if c is _F1:                # the common cases, without comparing Fractions
         return fit(num(c) if core.op == "num" and core.value == 1 else core, shape)
+    if c is _FM1 and not (core.op == "num" and core.value == 1):
+        return fit(typed("neg", (core,)), shape)
     if c == 0:
         return zeros(shape)
     if is_one(core) and core.op == "num":
@@ -347,7 +354,7 @@ def _common_left_factors(coefficients: dict) -> dict:
 
 def neg(a: Expr) -> Expr:
     c, u = coefficient(a)
-    return _scaled(-c, u, a.shape)
+    return _scaled(_negated(c), u, a.shape)
 
 
 def sub(a: Expr, b: Expr) -> Expr:
