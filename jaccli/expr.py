@@ -333,16 +333,18 @@ def add(*terms: Expr) -> Expr:
 
 
 def _common_left_factors(coefficients: dict) -> dict:
-    """x@A + x@B = x@(A + B): products with one left operand share it (xᵀA + xᵀAᵀ = xᵀ(A + Aᵀ))."""
-    groups: dict[Expr, list] = {}
+    """x@A + x@B = x@(A + B): products with one left operand share it (xᵀA + xᵀAᵀ = xᵀ(A + Aᵀ)),
+    when their right operands have one shape (yᵀA, a vector, and yᵀx, a scalar that the sum
+    broadcasts, do not add up to yᵀ(A + x))."""
+    groups: dict[tuple, list] = {}
     for u, c in coefficients.items():
         if u.op == "matmul" and c:
-            groups.setdefault(u.args[0], []).append((u, c))
+            groups.setdefault((u.args[0], u.args[1].shape), []).append((u, c))
     if all(len(g) < 2 for g in groups.values()):
         return coefficients
     out: dict[Expr, float] = {}
     for u, c in coefficients.items():
-        group = groups.get(u.args[0]) if u.op == "matmul" else None
+        group = groups.get((u.args[0], u.args[1].shape)) if u.op == "matmul" else None
         if group is None or len(group) < 2:
             out[u] = out.get(u, 0) + c
         elif group[0][0] is u:
