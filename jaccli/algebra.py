@@ -81,11 +81,14 @@ class Algebra:
         whole tree."""
         k = getattr(e, "_key", None)
         if k is None:
-            kids = [self.key(a) for a in e.args]
             # Python hashes tuples of ints the same in every run (strings it does not)
-            digest = hash((zlib.crc32(f"{e.op} {e.value}".encode()), *(c[-1] for c in kids)))
-            size = 1 + sum(c[2] for c in kids)
-            k = (e.op, str(e.value), size, tuple(c[:2] for c in kids), digest)
+            crc = zlib.crc32(f"{e.op} {e.value}".encode())
+            if e.args:
+                kids = [self.key(a) for a in e.args]
+                k = (e.op, str(e.value), 1 + sum([c[2] for c in kids]),
+                     tuple([c[:2] for c in kids]), hash((crc, *[c[4] for c in kids])))
+            else:
+                k = (e.op, str(e.value), 1, (), hash((crc,)))
             E.remember_key(e, k)
         return k
 

@@ -94,7 +94,7 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
     names_in_expression = tree.variables()
     _check_size_symbols(shapes, names_in_expression)
     extra = [n for group in (wrt or []) for n in group if n not in names_in_expression]
-    typed, variable_shapes = infer(tree, declared, extra)
+    typed, variable_shapes = infer(tree, declared, extra, names_in_expression)
     warnings: list[str] = []
     if wrt is None:
         wrt = [[n] for n in names_in_expression if len(variable_shapes[n]) < 2]

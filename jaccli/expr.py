@@ -173,7 +173,13 @@ def as_matrix_shape(shape) -> tuple:
 def typed(op: str, args=(), value=None, column=None) -> Expr:
     """A node with its shape checked and recorded; no simplification."""
     args = tuple(args)
-    return Expr(op, args, value, infer_shape(op, args, value), column)
+    if op in _BROADCAST:                # infer_shape's commonest cases, without its call
+        shape = broadcast_shape(op, args)
+    elif op in _SAME_SHAPE:
+        shape = args[0].shape
+    else:
+        shape = infer_shape(op, args, value)
+    return Expr(op, args, value, shape, column)
 
 
 # ---------------------------------------------------------------- leaves
@@ -191,7 +197,16 @@ def exact(value):
 
 
 def num(value) -> Expr:
+    if type(value) is int:      # rules and constructors ask for 2, 0, -1, 1 all the time
+        hit = _SMALL_NUMBERS.get(value)
+        if hit is not None:
+            return hit
     return Expr("num", (), exact(value), ())
+
+
+# Shared nodes for the small whole numbers (a node is immutable; an exact Fraction costs a
+# call to make).
+_SMALL_NUMBERS = {k: Expr("num", (), Fraction(k), ()) for k in range(-2, 5)}
 
 
 def var(name: str, shape) -> Expr:
@@ -219,7 +234,7 @@ def zeros(shape) -> Expr:
 
 ZERO = num(0)
 ONE = num(1)
-_F0, _F1 = Fraction(0), Fraction(1)     # shared: a Fraction costs a call to make
+_F0, _F1, _FM1 = Fraction(0), Fraction(1), Fraction(-1)   # shared: a Fraction costs a call to make
 
 
 def is_zero(e: Expr) -> bool:
@@ -256,7 +271,7 @@ def coefficient(t: Expr) -> tuple:
         return t.value, ONE
     if t.op == "neg":
         c, u = coefficient(t.args[0])
-        return -c, u
+        return _negated(c), u
     if t.op == "mul" and is_number(t.args[0]):
         c, u = coefficient(t.args[1])
         return (t.args[0].value if c is _F1 else t.args[0].value * c), u
@@ -265,10 +280,17 @@ def coefficient(t: Expr) -> tuple:
     return _F1, t
 
 
+def _negated(c):
+    """-c, the shared -1 and 1 kept shared (negating a Fraction makes a new one)."""
+    return _FM1 if c is _F1 else _F1 if c is _FM1 else -c
+
+
 def _scaled(c, core: Expr, shape) -> Expr:
     """c·core in normal form, broadcast to `shape`."""
-    if c is _F1:                # the common case, without comparing Fractions
+    if c is _F1:                # the common cases, without comparing Fractions
         return fit(num(c) if core.op == "num" and core.value == 1 else core, shape)
+    if c is _FM1 and not (core.op == "num" and core.value == 1):
+        return fit(typed("neg", (core,)), shape)
     if c == 0:
         return zeros(shape)
     if is_one(core) and core.op == "num":
@@ -311,16 +333,18 @@ def add(*terms: Expr) -> Expr:
 
 
 def _common_left_factors(coefficients: dict) -> dict:
-    """x@A + x@B = x@(A + B): products with one left operand share it (xᵀA + xᵀAᵀ = xᵀ(A + Aᵀ))."""
-    groups: dict[Expr, list] = {}
+    """x@A + x@B = x@(A + B): products with one left operand share it (xᵀA + xᵀAᵀ = xᵀ(A + Aᵀ)),
+    when their right operands have one shape (yᵀA, a vector, and yᵀx, a scalar that the sum
+    broadcasts, do not add up to yᵀ(A + x))."""
+    groups: dict[tuple, list] = {}
     for u, c in coefficients.items():
         if u.op == "matmul" and c:
-            groups.setdefault(u.args[0], []).append((u, c))
+            groups.setdefault((u.args[0], u.args[1].shape), []).append((u, c))
     if all(len(g) < 2 for g in groups.values()):
         return coefficients
     out: dict[Expr, float] = {}
     for u, c in coefficients.items():
-        group = groups.get(u.args[0]) if u.op == "matmul" else None
+        group = groups.get((u.args[0], u.args[1].shape)) if u.op == "matmul" else None
         if group is None or len(group) < 2:
             out[u] = out.get(u, 0) + c
         elif group[0][0] is u:
@@ -332,16 +356,23 @@ def _common_left_factors(coefficients: dict) -> dict:
 
 def neg(a: Expr) -> Expr:
     c, u = coefficient(a)
-    return _scaled(-c, u, a.shape)
+    return _scaled(_negated(c), u, a.shape)
 
 
 def sub(a: Expr, b: Expr) -> Expr:
     return add(a, neg(b))
 
 
+# What mul has to look into: numbers, signs, products, quotients, powers and the constant
+# vectors (is_zero, is_one). Any other factor is its own base with no number in it.
+_NOT_PLAIN = frozenset(("num", "neg", "mul", "div", "pow", "ones", "zeros"))
+
+
 def mul(a: Expr, b: Expr) -> Expr:
     """Element-wise product; numbers lead and fold, 1/u · u = 1, c·q · u/q = c·u."""
     shape = broadcast_shape("mul", (a, b))
+    if a.op not in _NOT_PLAIN and b.op not in _NOT_PLAIN and a != b:
+        return Expr("mul", (a, b), None, shape)     # two distinct plain factors: as they are
     if is_zero(a) or is_zero(b):
         return zeros(shape)
     (ca, u), (cb, v) = coefficient(a), coefficient(b)

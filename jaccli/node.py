@@ -47,7 +47,17 @@ class Expr:
         _set_value(self, value)
         _set_shape(self, shape)
         _set_column(self, column)
-        _set_hash(self, hash((op, value, args)))
+        # From the operands' stored hashes: hashing the operands themselves would call
+        # __hash__, a Python function, once for each of them.
+        n = len(args)
+        if n == 0:
+            _set_hash(self, hash((op, value)))
+        elif n == 1:
+            _set_hash(self, hash((op, value, args[0]._hash)))
+        elif n == 2:
+            _set_hash(self, hash((op, value, args[0]._hash, args[1]._hash)))
+        else:
+            _set_hash(self, hash((op, value, *[a._hash for a in args])))
 
     def __setattr__(self, key, value):
         raise AttributeError("Expr is immutable")

@@ -450,9 +450,12 @@ def name_sizes(walk: Walk, order, used) -> dict[str, tuple]:
 
 # ---------------------------------------------------------------- the whole inference
 
-def variable_shapes(tree: Expr, declared: dict[str, tuple], extra_names=()) -> dict[str, tuple]:
-    """The shape of every variable (those of the expression, then `extra_names`)."""
-    order = list(dict.fromkeys(tree.variables() + list(extra_names)))
+def variable_shapes(tree: Expr, declared: dict[str, tuple], extra_names=(),
+                    names=None) -> dict[str, tuple]:
+    """The shape of every variable (those of the expression, then `extra_names`); `names`:
+    the expression's variables (tree.variables()), when the caller has them."""
+    names = tree.variables() if names is None else names
+    order = list(dict.fromkeys(names + list(extra_names)))
     check_declarations(declared, order)
     example_size = next(sizes.fresh_names(set(order)))     # for hints: a size, not a name
     fixed = kind_fixed_names(tree, declared, example_size)
@@ -472,9 +475,11 @@ def variable_shapes(tree: Expr, declared: dict[str, tuple], extra_names=()) -> d
         assume_row |= late
 
 
-def infer(tree: Expr, declared: dict[str, tuple], extra_names=()) -> tuple[Expr, dict[str, tuple]]:
-    """Typed tree and the shape of every variable (those of the expression, then `extra_names`)."""
-    shapes = variable_shapes(tree, declared, extra_names)
+def infer(tree: Expr, declared: dict[str, tuple], extra_names=(),
+          names=None) -> tuple[Expr, dict[str, tuple]]:
+    """Typed tree and the shape of every variable (those of the expression, then `extra_names`;
+    `names` as for variable_shapes)."""
+    shapes = variable_shapes(tree, declared, extra_names, names)
     return retype(tree, shapes), shapes
 
 

@@ -209,8 +209,7 @@ def parse(text: str) -> Expr:
                             hint=_explain_character(ch)) from None
     except lalr.UnexpectedToken as e:
         raise _token_problem(text, e) from None
-    _check_depth(tree)
-    return _sizes_as_numbers(tree)
+    return _sizes_as_numbers(tree, _size_names_within_depth(tree))
 
 
 class _Binding:
@@ -279,18 +278,29 @@ def _size_of(e: Expr):
     raise SyntaxProblem("a size is a whole number or a size name such as n", column=e.column)
 
 
-def _sizes_as_numbers(root: Expr) -> Expr:
-    """A name used as a size (ones(n)) stands for that size wherever else it appears (1/n)."""
+def _size_names_within_depth(root: Expr) -> set:
+    """The names used as sizes (ones(n)), refusing a tree nested deeper than MAX_DEPTH: both
+    in one walk over the parsed tree."""
     names: set = set()
-    stack = [root]
+    stack = [(root, 1)]
     while stack:
-        node = stack.pop()
-        stack.extend(node.args)
-        if node.op in SIZED:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise Unsupported(f"the expression nests deeper than {MAX_DEPTH} levels",
+                              column=node.column)
+        if node.args:
+            depth += 1
+            stack.extend([(a, depth) for a in node.args])
+        elif node.op in SIZED:
             dims = node.value if isinstance(node.value, tuple) else (node.value,)
             for d in dims:
                 if isinstance(d, sizes.Sym):
                     names |= {s for mono in d.terms for s in mono}
+    return names
+
+
+def _sizes_as_numbers(root: Expr, names: set) -> Expr:
+    """A name used as a size (ones(n)) stands for that size wherever else it appears (1/n)."""
     if not names:
         return root
     memo: dict = {}
@@ -384,13 +394,3 @@ def _token_problem(text: str, e) -> SyntaxProblem:
     if not ended and e.token.type == "EQUALS":
         hint = _explain_character("=")
     return SyntaxProblem(message, column=column, hint=hint)
-
-
-def _check_depth(root: Expr) -> None:
-    stack = [(root, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise Unsupported(f"the expression nests deeper than {MAX_DEPTH} levels",
-                              column=node.column)
-        stack.extend((a, depth + 1) for a in node.args)

@@ -365,3 +365,18 @@ def test_oracle_reads_the_new_ascii():
     np.testing.assert_array_equal(evaluate("[eye(2); zeros(1, 2)]", {}), [[1, 0], [0, 1], [0, 0]])
     np.testing.assert_array_equal(evaluate("xᵀ@x − x⊙x⊘x", {"x": x}), 5 - x)
     np.testing.assert_array_equal(evaluate("step(x - 1.5) + sign(-x)", {"x": x}), [-1, 0])
+
+
+def test_left_factors_merge_only_over_right_operands_of_one_shape():
+    """yᵀA (a vector) and yᵀx (a scalar that a sum broadcasts) share their left operand but
+    do not add up to yᵀ(A + x): the derivative of this max used to stop with a shape error
+    (found by test_properties)."""
+    text = "-max(y @ (A + A), y @ (x + x))"
+    values = {"y": [1.2, 0.3, 0.7], "x": [-1.4, -1.5, 0.9],
+              "A": [[0.9, -1.5, 1.1], [-1.4, 0.7, -1.0], [1.1, 0.1, -0.6]]}
+    for layout in ("numerator", "denominator"):
+        doc = check_document(text, values, None, layout)
+        for entry in doc["jacobians"]:
+            want = numeric_jacobian(text, values, [entry["wrt"]])
+            got = np.asarray(entry["value"], dtype=float)
+            close(got if layout == "numerator" else got.T, want, f"{layout} wrt {entry['wrt']}")
