@@ -14,6 +14,8 @@ the input language's own `where`, with ASCII names (u1, u2), and still read back
 from __future__ import annotations
 
 from .expr import Expr, written_size
+from .jacobians import map_payloads, payloads
+from .notation import LATEX, ascii_form, latex_form
 
 # A form is shortened only when written out it has more nodes than this.
 LONG_FORM = 40
@@ -106,9 +108,6 @@ def closed_forms(j, taken=(), size: int | None = None) -> tuple[str, str]:
     whole form or, when written out (`size` nodes, counted when not given) it would be very
     long, the form with its repeats named in the input language's `where` (linear in size,
     and read back the same)."""
-    from .jacobians import payloads
-    from .notation import LATEX, ascii_form, latex_form
-
     if size is None:
         size = written_out(payloads(j))
     if size > LONG_SYMBOLIC:
@@ -127,8 +126,6 @@ def closed_forms(j, taken=(), size: int | None = None) -> tuple[str, str]:
 def shortened(j, taken=(), *, subscripts: bool = True):
     """A Jacobian with its repeats named: (the named Jacobian, [(name, definition)]), or
     (j, []) when its form is short."""
-    from .jacobians import map_payloads, payloads
-
     names, definitions = name_repeats(payloads(j), taken=taken, subscripts=subscripts)
     if not names:
         return j, []
