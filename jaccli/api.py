@@ -11,12 +11,12 @@ import re
 from . import sizes
 from .algebra import Algebra
 from .derive import Derivation
-from .errors import ShapeProblem, Unsupported
+from .errors import NameProblem, ShapeProblem, Unsupported
 from .expr import Expr, describe_shape, zeros
 from .jacobians import Jacobian, Row, Zero, hstack, simplified, unvec
 from .report import did_you_mean, nearest
 from .shapes import infer
-from .syntax import MAX_DEPTH, parse
+from .syntax import MAX_DEPTH, parse_naming
 
 LAYOUTS = ("numerator", "denominator")
 MAX_LISTED = 10 ** 5   # SPEC.md: numbers are listed in JSON up to this many entries
@@ -90,10 +90,18 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
     shapes = dict(shapes or {})
     values = dict(values or {})
     declared = _declarations(shapes, values)
-    tree = parse(text)
+    tree, given = parse_naming(text)
     names_in_expression = tree.variables()
     _check_size_symbols(shapes, names_in_expression)
     extra = [n for group in (wrt or []) for n in group if n not in names_in_expression]
+    for n in extra:
+        if n in given:
+            from .notation import ascii_form
+            raise NameProblem(f"{n} is a name given with 'where' (it stands for "
+                              f"{ascii_form(given[n])}), not a variable: jac differentiates "
+                              "with respect to variables",
+                              hint=f"try --wrt {names_in_expression[0]}"
+                              if names_in_expression else None)
     typed, variable_shapes = infer(tree, declared, extra, names_in_expression)
     warnings: list[str] = []
     if wrt is None:

@@ -57,6 +57,7 @@ class Parser:
     calling `callbacks`' methods as rules reduce."""
 
     def __init__(self, tables, callbacks):
+        self.callbacks = callbacks
         self.states = tables.STATES
         self.start, self.end = tables.START, tables.END
         self.terminals = dict(tables.TERMINALS)

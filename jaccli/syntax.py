@@ -162,6 +162,7 @@ class ToExpr:
             given[b.name] = _replaced(b.expr, given)
         out = _replaced(body, given)
         _check_written_out(out)
+        self.given = given
         return out
 
 def parser():
@@ -198,8 +199,14 @@ def shipped_tables():
 
 def parse(text: str) -> Expr:
     """Parse one expression; raise SyntaxProblem / NameProblem / Unsupported on bad input."""
+    return parse_naming(text)[0]
+
+
+def parse_naming(text: str) -> tuple[Expr, dict]:
+    """Parse one expression: (it, {each name given with `where`: what it stands for})."""
     if not text.strip():
         raise SyntaxProblem("the expression is empty", column=1)
+    parser().callbacks.given = {}
     try:
         tree = parser().parse(text)
     except lalr.UnexpectedCharacters as e:
@@ -209,7 +216,7 @@ def parse(text: str) -> Expr:
                             hint=_explain_character(ch)) from None
     except lalr.UnexpectedToken as e:
         raise _token_problem(text, e) from None
-    return _sizes_as_numbers(tree, _size_names_within_depth(tree))
+    return _sizes_as_numbers(tree, _size_names_within_depth(tree)), parser().callbacks.given
 
 
 class _Binding:

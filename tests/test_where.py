@@ -138,3 +138,13 @@ def test_the_terminal_names_the_repeats_of_a_long_expression():
     text = out.getvalue()
     assert text.startswith("f = v₈ ⊙ v₈\n") and "where v₁ = x ⊙ x ⊙ x ⊙ x, v₂ = v₁ ⊙ v₁" in text
     assert len(text) < 2000
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_a_given_name_is_not_a_variable_to_differentiate_by(layout):
+    with pytest.raises(NameProblem, match=r"u is a name given with 'where' \(it stands for "
+                                          r"w @ x \+ b\), not a variable") as caught:
+        compute("max(0, u) where u = w@x + b", wrt=[["u"]], layout=layout)
+    assert caught.value.hint == "try --wrt w"
+    assert syntax.parse_naming("max(0, u) where u = w@x + b")[1].keys() == {"u"}
+    assert syntax.parse_naming("max(0, w@x + b)")[1] == {}      # nothing left from before
