@@ -1,10 +1,19 @@
-"""Shared helpers: run jac in-process and get the JSON document of SPEC.md as a dict."""
+"""Shared helpers: run jac in-process and get the JSON document of SPEC.md as a dict; and the
+Hypothesis profile: the same examples on every run (a test run that passes passes again, so
+a submission's CI is not decided by chance), fresh ones with JAC_EXPLORE=1 (to look for new
+counterexamples; each suite also takes a JAC_..._EXAMPLES count)."""
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("explore" if os.environ.get("JAC_EXPLORE") else "repeatable")
 
 from jaccli.api import compute
 from jaccli.inputs import parse_shape
