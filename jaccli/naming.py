@@ -76,7 +76,7 @@ def _sizes(forms: list[Expr]) -> tuple[dict, list]:
             if node in size:
                 continue
             if ready:
-                size[node] = 1 + sum(size[a] for a in node.args)
+                size[node] = written_size(node)
                 order.append(node)
             else:
                 stack.append((node, True))
@@ -103,16 +103,16 @@ def substitute(e: Expr, names: dict, *, top: bool = True) -> Expr:
     return Expr(e.op, tuple(walk(a) for a in e.args), e.value, e.shape) if e.args else e
 
 
-def closed_forms(j, taken=(), size: int | None = None) -> tuple[str, str]:
+def closed_forms(j, taken=(), size: int | None = None, typeset=None) -> tuple[str, str]:
     """(ASCII, LaTeX) of a Jacobian for JSON's `symbolic` and `latex` and for --latex: the
     whole form or, when written out (`size` nodes, counted when not given) it would be very
     long, the form with its repeats named in the input language's `where` (linear in size,
-    and read back the same)."""
+    and read back the same). `typeset`: `shortened(j, taken)` when the caller has it."""
     if size is None:
         size = written_out(payloads(j))
     if size > LONG_SYMBOLIC:
         named, definitions = shortened(j, taken=taken, subscripts=False)
-        typeset, typeset_definitions = shortened(j, taken=taken)      # u₁: u_{1}
+        typeset, typeset_definitions = typeset or shortened(j, taken=taken)   # u₁: u_{1}
         if definitions:
             symbolic = named.form() + " where " + ", ".join(
                 f"{name} = {ascii_form(d)}" for name, d in definitions)

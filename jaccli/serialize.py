@@ -8,9 +8,9 @@ import math
 from . import sizes
 from .api import MAX_LISTED, Result, kind_of, output_kind
 from .errors import JacError
-from .expr import deep_recursion, written_size
+from .expr import deep_recursion
 from .jacobians import payloads
-from .naming import LONG_FORM, closed_forms, shortened
+from .naming import LONG_FORM, closed_forms, shortened, written_out
 from .notation import LATEX, ascii_form, latex_form
 
 
@@ -40,8 +40,10 @@ def _listed(a) -> list:
 
 def jacobian_entry(jr, result: Result) -> dict:
     j = jr.jacobian
-    size = sum(written_size(e) for e in payloads(j))
-    symbolic, latex = closed_forms(j, result.variables, size)
+    size = written_out(payloads(j))
+    # the form with its repeats named, as the terminal shows it (long forms only)
+    named, definitions = shortened(j, taken=result.variables) if size > LONG_FORM else (j, [])
+    symbolic, latex = closed_forms(j, result.variables, size, (named, definitions))
     entry = {
         "wrt": jr.wrt,
         "shape": [sizes.to_json(j.rows), sizes.to_json(j.cols)],
@@ -51,8 +53,7 @@ def jacobian_entry(jr, result: Result) -> dict:
         "kind": j.kind,
         "diagonal": bool(j.diagonal),
     }
-    named, definitions = shortened(j, taken=result.variables) if size > LONG_FORM else (j, [])
-    if definitions:       # the form with its repeats named, as the terminal shows it
+    if definitions:
         entry["named"] = {"symbolic": named.form(), "latex": _latex(named)}
         entry["where"] = {name: {"symbolic": ascii_form(d), "latex": latex_form(d)}
                           for name, d in definitions}

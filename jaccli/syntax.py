@@ -12,7 +12,7 @@ from fractions import Fraction
 from . import lalr
 from .errors import NameProblem, SyntaxProblem, Unsupported
 from . import sizes
-from .expr import ARITY, BLOCK_FUNCTIONS, FUNCTIONS, SIZED, Expr
+from .expr import ARITY, BLOCK_FUNCTIONS, FUNCTIONS, SIZED, Expr, written_size
 
 # Numbers are kept exact (fractions); a literal longer than this is refused.
 MAX_NUMBER_DIGITS = 400
@@ -260,11 +260,9 @@ def _replaced(e: Expr, given: dict) -> Expr:
 
 def _check_written_out(root: Expr) -> None:
     """Refuse a form whose names, written out, would make it larger than jac takes."""
-    nodes: dict[int, int] = {}
-    for node in _children_first(root):
-        nodes[id(node)] = 1 + sum(nodes[id(a)] for a in node.args)
-    if nodes[id(root)] > MAX_WRITTEN_OUT:
-        raise Unsupported(f"written out, the expression has {nodes[id(root)]} nodes; jac takes "
+    size = written_size(root)
+    if size > MAX_WRITTEN_OUT:
+        raise Unsupported(f"written out, the expression has {size} nodes; jac takes "
                           f"at most {MAX_WRITTEN_OUT}", column=root.column,
                           hint="name fewer repeated parts, or split the expression")
 
