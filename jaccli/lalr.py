@@ -74,7 +74,6 @@ class Parser:
         self.chains: dict[tuple, int] = {}    # (state below, top state, token) -> state
         self.lexers: dict[frozenset, tuple] = {}
         self.by_state: dict[int, tuple] = {}
-        self.everything = self._lexer(frozenset(self.order))
 
     def _lexer(self, names: frozenset) -> tuple:
         """(scanner, keywords, the terminal names) of Lark's basic lexer for these terminals:
@@ -200,7 +199,7 @@ class Parser:
         """No terminal the state accepts matches at pos: UnexpectedCharacters, or
         UnexpectedToken for a terminal of the grammar the state does not accept."""
         allowed = set(lexer[2] - self.ignore) or {"<END-OF-FILE>"}
-        whole = self._scan(self.everything, text, pos)
+        whole = self._scan(self._lexer(frozenset(self.order)), text, pos)   # every terminal
         if whole is None or whole[1] in self.ignore:
             raise UnexpectedCharacters(pos, allowed)
         raise UnexpectedToken(Token(whole[1], whole[0], pos, line, pos - line_start + 1),
