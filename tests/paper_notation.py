@@ -542,6 +542,27 @@ def _concrete(v) -> np.ndarray:
     return v
 
 
+def _vec(a):
+    """vec(M), row by row. M of I or 𝟏 with one side known takes the other from the length
+    the context gives vec(M): vec(𝟏 xᵀ) of length 6 with x of length 3 has 𝟏 of length 2."""
+    if not isinstance(a, Lazy):
+        return a.reshape(-1, 1)
+
+    def inner(length):
+        r, c = a.rows, a.cols
+        if r is None and c is not None:
+            r = length // c
+        elif c is None and r is not None:
+            c = length // r
+        return _concrete(a.sized(r, c))
+
+    def complete(r, c):
+        if r is None and a.rows is not None and a.cols is not None:
+            r = a.rows * a.cols
+        return r, 1
+    return Lazy(None, 1, lambda r, c: inner(r).reshape(-1, 1), complete)
+
+
 def _matmul(a, b):
     """Juxtaposition: the matrix product, or a scalar times something."""
     if _is_scalar(a) or _is_scalar(b):
@@ -756,7 +777,7 @@ class ColumnEvaluation:
         if name == "diag":
             return np.diag(_column(args[0]).reshape(-1))
         if name == "vec":
-            return _concrete(args[0]).reshape(-1, 1)
+            return _vec(args[0])
         if name == "kron":
             return _kron(*args)
         if name == "dot":

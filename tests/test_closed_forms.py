@@ -214,6 +214,14 @@ def test_ones_vector_reads_back(shapes):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_ones_vector_sized_by_the_whole_form_reads_back(layout):
+    """∂ sum(u + u + B x)/∂vec(B) = vec(𝟏 xᵀ)ᵀ: only the row's length, n·m, fixes n."""
+    values = _random(7, u=(2,), B=(2, 3), x=(3,))
+    doc = check_document("sum(u + u + B @ x)", values, ["B"], layout)
+    assert "vec(ones(2) @ x')" in doc["jacobians"][0]["symbolic"]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_entry_previews_keep_transposes(layout):
     _, screen = run("x'@A@x", wrt=["x"], shapes={"x": "3"}, layout=layout)
     cells = re.findall(r"\(([^()]*(?:\([^()]*\)[^()]*)*)\)[₁₂₃]", screen)
@@ -305,11 +313,16 @@ READINGS = [
     ("unicode", "[[a, 2], [a², 0]]", np.array([[0.7, 2], [0.49, 0]])),
     ("unicode", "[I; 2·I]", np.vstack([np.eye(3), 2 * np.eye(3)])),
     ("unicode", "commutation(2, 3) vec(W)", _W.T.reshape(-1, 1)),
+    # a 𝟏 whose length only the whole form's length fixes
+    ("unicode", "vec(𝟏 xᵀ)ᵀ", np.tile(_X, 2)[None, :]),
+    ("unicode", "vec(2(𝟏𝟏ᵀW))", (2 * np.ones((2, 2)) @ _W).reshape(-1, 1)),
     ("latex", r"\left(A + A^\top\right) \mathbf{x}", ((_A + _A.T) @ _X)[:, None]),
     ("latex", r"W^\top \mathbf{1}", (_W.T @ np.ones(2))[:, None]),
     ("latex", r"\frac{I}{\lVert \mathbf{x} \rVert} - \frac{\mathbf{x} \mathbf{x}^\top}{{\lVert \mathbf{x} \rVert}^{3}}",
      np.eye(3) / _NORM - np.outer(_X, _X) / _NORM ** 3),
     ("latex", r"K_{2,3} \operatorname{vec}\left(W\right)", _W.T.reshape(-1, 1)),
+    ("latex", r"\operatorname{vec}\left(\mathbf{1} \mathbf{x}^\top\right)^\top",
+     np.tile(_X, 2)[None, :]),
     ("latex", r"\left(1 - {\tanh\left(W \mathbf{x}\right)}^{2}\right) \mathbf{x}^\top",
      np.outer(1 - np.tanh(_W @ _X) ** 2, _X)),
     ("latex", r"a \left(\mathbf{x} \odot \sqrt{\mathbf{x}}\right)", (0.7 * _X * np.sqrt(_X))[:, None]),
@@ -380,3 +393,40 @@ def test_left_factors_merge_only_over_right_operands_of_one_shape():
             want = numeric_jacobian(text, values, [entry["wrt"]])
             got = np.asarray(entry["value"], dtype=float)
             close(got if layout == "numerator" else got.T, want, f"{layout} wrt {entry['wrt']}")
+
+
+def _ascii_case(build):
+    from jaccli import expr as E
+    shapes = {"x": (3,), "v": (2,), "a": (2,), "A": (2, 3), "X": (2, 3), "c": ()}
+    leaves = {n: E.Expr("var", (), n, s) for n, s in shapes.items()}
+    return build(E.typed, E.num, leaves)
+
+
+ASCII_PRECEDENCE = [     # '*', '/' and '@' bind alike, left to right: a @ (1/A^2 @ x) needs ()
+    lambda t, n, v: t("matmul", (t("matmul", (v["x"], t("transpose", (v["v"],)))),
+                                 t("matmul", (t("div", (n(1), t("pow", (v["A"], n(2))))),
+                                              v["x"])))),
+    lambda t, n, v: t("matmul", (t("matmul", (v["x"], t("transpose", (v["v"],)))),
+                                 t("matmul", (t("mul", (n(2), v["A"])), v["x"])))),
+    lambda t, n, v: t("mul", (v["a"], t("div", (t("matmul", (v["X"], v["x"])), v["c"])))),
+    lambda t, n, v: t("mul", (v["a"], t("mul", (t("matmul", (v["X"], v["x"])), v["a"])))),
+    lambda t, n, v: t("mul", (v["c"], t("mul", (t("matmul", (v["X"], v["x"])), v["a"])))),
+]
+
+
+@pytest.mark.parametrize("build", ASCII_PRECEDENCE)
+def test_ascii_forms_keep_the_parentheses_precedence_needs(build):
+    """A right operand printed bare must mean the same under the input language's
+    left-to-right reading of '*', '/' and '@' (found by test_every_notation_reads_back:
+    `x @ s' @ 1/A^2 @ x` read as ((x @ s') @ 1)/A^2 @ x)."""
+    from jaccli.api import compute
+    from jaccli.evaluate import Evaluator
+    from jaccli.notation import ascii_form
+
+    tree = _ascii_case(build)
+    values = _random(8, x=(3,), v=(2,), a=(2,), A=(2, 3), X=(2, 3), c=())
+    text = ascii_form(tree)
+    want = np.asarray(Evaluator(values)(tree), dtype=float)
+    close(np.asarray(evaluate(text, values), dtype=float), want, f"the oracle reads {text!r}")
+    got = compute(text, wrt=[], values={n: np.asarray(v) for n, v in values.items()})
+    close(np.asarray(got.output_value, dtype=float), want, f"jac reads {text!r}")
