@@ -265,8 +265,12 @@ def _matmul(e: Expr, s: Style) -> tuple[str, int]:
     if s.latex and a.shape is not None and len(a.shape) == 1 and len(b.shape) != 2:  # wᵀx
         return show(a, s, POSTFIX) + s.transpose + " " + show(b, s, UNARY + 1), MUL
     right = MUL if _is_product(b) and _is_product(e) else UNARY + 1     # A B x = A (B x)
-    if right == MUL and s.ascii and _leftmost(b, ("matmul",)).op in ("mul", "div"):
-        right = UNARY + 1       # P @ (1/A^2 @ x), not P @ 1/A^2 @ x: that is ((P @ 1)/A^2) @ x
+    if right == MUL and s.ascii:
+        first = _leftmost(b, ("matmul",))
+        if first.op in ("mul", "div") or len(first.shape) != 2:
+            # P @ (1/A^2 @ x), not P @ 1/A^2 @ x: that is ((P @ 1)/A^2) @ x; and B @ (x @ C),
+            # not B @ x @ C: NumPy's x is a column after B and a row before C
+            right = UNARY + 1
     if not s.ascii:                      # (a ⊙ B) c, (A ⊗ B) C: never bare
         return _operand(a, s, MUL) + symbol + _operand(b, s, right), MUL
     return show(a, s, MUL) + symbol + show(b, s, right), MUL

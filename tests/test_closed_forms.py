@@ -65,6 +65,30 @@ def test_every_notation_reads_back(case, layout):
     check_document(text, values, wrt, layout)
 
 
+@examples(150)
+@given(problem())
+def test_printed_expressions_read_back(case):
+    """The printer and the algebra on their own, over every input the generators make: an
+    expression, and its canonical form, printed in the input language read back (by the
+    oracle and by jac) to the expression's own value."""
+    from jaccli.algebra import simplify
+    from jaccli.api import compute
+    from jaccli.notation import ascii_form
+
+    text, values, _wrt = case
+    _tame(text, values)
+    want = np.asarray(evaluate(text, values), dtype=float)
+    arrays = {n: np.asarray(v, dtype=float) for n, v in values.items()}
+    tree = compute(text, wrt=[], values=arrays).tree
+    for form in (tree, simplify(tree)):
+        printed = ascii_form(form)
+        with np.errstate(all="ignore"):
+            close(np.asarray(evaluate(printed, values), dtype=float), want,
+                  f"the oracle reads {printed!r}, printed for {text!r}")
+            got = compute(printed, wrt=[], values=arrays).output_value
+        close(np.asarray(got, dtype=float), want, f"jac reads {printed!r}, printed for {text!r}")
+
+
 def _matrix_values(text: str, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     return {n: (float(rng.uniform(0.3, 1.2)) if s == () else rng.uniform(-1.2, 1.2, size=s))
@@ -397,7 +421,7 @@ def test_left_factors_merge_only_over_right_operands_of_one_shape():
 
 def _ascii_case(build):
     from jaccli import expr as E
-    shapes = {"x": (3,), "v": (2,), "a": (2,), "A": (2, 3), "X": (2, 3), "c": ()}
+    shapes = {"x": (3,), "v": (2,), "a": (2,), "A": (2, 3), "X": (2, 3), "B": (2, 2), "c": ()}
     leaves = {n: E.Expr("var", (), n, s) for n, s in shapes.items()}
     return build(E.typed, E.num, leaves)
 
@@ -408,6 +432,7 @@ ASCII_PRECEDENCE = [     # '*', '/' and '@' bind alike, left to right: a @ (1/A^
                                               v["x"])))),
     lambda t, n, v: t("matmul", (t("matmul", (v["x"], t("transpose", (v["v"],)))),
                                  t("matmul", (t("mul", (n(2), v["A"])), v["x"])))),
+    lambda t, n, v: t("matmul", (t("transpose", (v["A"],)), t("matmul", (v["a"], v["B"])))),
     lambda t, n, v: t("mul", (v["a"], t("div", (t("matmul", (v["X"], v["x"])), v["c"])))),
     lambda t, n, v: t("mul", (v["a"], t("mul", (t("matmul", (v["X"], v["x"])), v["a"])))),
     lambda t, n, v: t("mul", (v["c"], t("mul", (t("matmul", (v["X"], v["x"])), v["a"])))),
@@ -424,7 +449,7 @@ def test_ascii_forms_keep_the_parentheses_precedence_needs(build):
     from jaccli.notation import ascii_form
 
     tree = _ascii_case(build)
-    values = _random(8, x=(3,), v=(2,), a=(2,), A=(2, 3), X=(2, 3), c=())
+    values = _random(8, x=(3,), v=(2,), a=(2,), A=(2, 3), X=(2, 3), B=(2, 2), c=())
     text = ascii_form(tree)
     want = np.asarray(Evaluator(values)(tree), dtype=float)
     close(np.asarray(evaluate(text, values), dtype=float), want, f"the oracle reads {text!r}")
