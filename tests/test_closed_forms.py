@@ -246,6 +246,16 @@ def test_a_ones_vector_sized_by_the_whole_form_reads_back(layout):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_sum_kept_whole_beside_a_vector_stays_a_scalar(layout):
+    """1/((0.5 + sin(a)²)·exp(sin(x))): the vector factor gives the shape, so the sum is no
+    (0.5 + sin(a)²)·𝟏, which no reader could size (found by test_every_notation_reads_back)."""
+    text = "(-sum(x) + log(sin(a)^2 + 0.5)) / exp(sin(x))"
+    doc = check_document(text, _random(9, x=(3,), a=()), ["a"], layout)
+    assert "ones" not in doc["jacobians"][0]["symbolic"]
+    assert r"\mathbf{1}" not in doc["jacobians"][0]["latex"]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_entry_previews_keep_transposes(layout):
     _, screen = run("x'@A@x", wrt=["x"], shapes={"x": "3"}, layout=layout)
     cells = re.findall(r"\(([^()]*(?:\([^()]*\)[^()]*)*)\)[₁₂₃]", screen)
