@@ -181,6 +181,8 @@ def _check_nesting(text: str) -> None:
     """Calls and vectors nested deeper than the parser's limit, refused before parsing (and
     before the length check, so that the answer points at the depth): a scan of at most
     MAX_EXPRESSION_CHARS characters."""
+    if len(text) <= MAX_DEPTH:      # fewer brackets than the limit: nothing to scan for
+        return
     open_nodes = []      # for each open bracket: 1 if it makes a node, 0 for grouping
     depth = 0
     for m in _BRACKETS.finditer(text, 0, MAX_EXPRESSION_CHARS + 1):

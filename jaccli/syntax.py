@@ -30,6 +30,9 @@ _WORDS = {
     "$END": "the end of the expression", "WHERE": "'where'", "EQUALS": "'='",
 }
 
+# For membership tests (FUNCTIONS, a tuple, keeps the order the hints list them in).
+_FUNCTION_NAMES = frozenset(FUNCTIONS)
+
 _parser = None
 
 
@@ -45,7 +48,9 @@ def grammar_path() -> str:
 
 class ToExpr:
     """The parser's callbacks: each is named after a grammar rule or alias, takes the
-    rule's children (tokens and `Expr`s) and returns an `Expr`."""
+    rule's children (tokens and `Expr`s) and returns an `Expr`. Per parse they note the
+    names given with `where` (`given`) and whether a size was written with a name
+    (`size_names`)."""
 
     def num(self, c):
         text = str(c[0])
@@ -53,18 +58,20 @@ class ToExpr:
             raise Unsupported(f"a number of {len(text)} characters is longer than jac reads "
                               f"({MAX_NUMBER_DIGITS})", column=c[0].column,
                               hint="write it with an exponent, as 1e400")
-        return Expr("num", (), Fraction(text), column=c[0].column)
+        # A whole number (most are) as an int first: Fraction reads a string with a regex.
+        value = Fraction(int(text)) if text.isdigit() else Fraction(text)
+        return Expr("num", (), value, column=c[0].column)
 
     def var(self, c):
         name = str(c[0])
-        if name in FUNCTIONS:
+        if name in _FUNCTION_NAMES:
             raise NameProblem(f"'{name}' is a function, not a variable: call it as {name}(...)",
                               column=c[0].column)
         return Expr("var", (), name, column=c[0].column)
 
     def call(self, c):
         name, args = c[0], (c[2] if len(c) == 4 else [])
-        if name not in FUNCTIONS:
+        if name not in _FUNCTION_NAMES:
             import difflib
             close = difflib.get_close_matches(str(name), FUNCTIONS, n=1)
             hint = f"did you mean '{close[0]}'?" if close else \
@@ -91,6 +98,8 @@ class ToExpr:
             raise SyntaxProblem(f"{name} takes {want} size argument(s), not {len(args)}",
                                 column=column)
         dims = tuple(_size_of(a) for a in args)
+        if not all(type(d) is int for d in dims):
+            self.size_names = True
         if name == "eye":
             return Expr("eye", (), dims[0], column=column)
         return Expr(name, (), dims, column=column)
@@ -139,7 +148,7 @@ class ToExpr:
 
     def binding(self, c):
         name = str(c[0])
-        if name in FUNCTIONS:
+        if name in _FUNCTION_NAMES:
             raise NameProblem(f"'{name}' is a function and cannot be given as a name",
                               column=c[0].column)
         return _Binding(name, c[2], c[0].column)
@@ -206,9 +215,10 @@ def parse_naming(text: str) -> tuple[Expr, dict]:
     """Parse one expression: (it, {each name given with `where`: what it stands for})."""
     if not text.strip():
         raise SyntaxProblem("the expression is empty", column=1)
-    parser().callbacks.given = {}
+    callbacks = parser().callbacks
+    callbacks.given, callbacks.size_names = {}, False
     try:
-        tree = parser().parse(text)
+        tree = _parser.parse(text)
     except lalr.UnexpectedCharacters as e:
         ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
         what = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}"
@@ -216,7 +226,13 @@ def parse_naming(text: str) -> tuple[Expr, dict]:
                             hint=_explain_character(ch)) from None
     except lalr.UnexpectedToken as e:
         raise _token_problem(text, e) from None
-    return _sizes_as_numbers(tree, _size_names_within_depth(tree)), parser().callbacks.given
+    given = callbacks.given
+    # Every node the callbacks make stands on a token of its own, or on the sign a
+    # negated term shares with its sum: a tree parsed from fewer than MAX_DEPTH / 2
+    # characters, without names given, cannot nest deeper than MAX_DEPTH.
+    if given or callbacks.size_names or 2 * len(text) > MAX_DEPTH:
+        tree = _sizes_as_numbers(tree, _size_names_within_depth(tree))
+    return tree, given
 
 
 class _Binding:
