@@ -83,6 +83,9 @@ class Known(namedtuple("Known", "dims firm")):
 
 # The scalar facts, shared (a namedtuple costs a Python call to make, at every node).
 _LOOSE_SCALAR, _FIRM_SCALAR = Known((), False), Known((), True)
+# Known and Open facts made in the walk itself: tuple.__new__(Known, (dims, firm)) is
+# Known(dims, firm) without the Python call of a namedtuple's __new__.
+_make = tuple.__new__
 
 
 class Open(namedtuple("Open", "group")):
@@ -126,6 +129,8 @@ class NameGroups:
         return self.find(self.of[name])
 
     def merge(self, ids) -> int:
+        if len(ids) == 1:
+            return self.find(ids[0])
         roots = list(dict.fromkeys(self.find(g) for g in ids))
         first = roots[0]
         for other in roots[1:]:
@@ -238,23 +243,29 @@ class Walk:
 
     def visit(self, node: Expr):
         op = node.op
-        if op in ("num", "dim"):
+        if op == "var":
+            dims = self.dims.get(node.value)
+            if dims is not None:
+                return _make(Known, (dims, dims != () or node.value not in self.declared))
+            return _make(Open, (self.groups.of_name(node.value),))
+        if op == "num" or op == "dim":
             return _LOOSE_SCALAR
         if op in E.SIZED:
             return Known(tuple(self.sizes.new(d) for d in E.infer_shape(op, (), node.value)), True)
-        if op == "var":
-            if node.value in self.dims:
-                dims = self.dims[node.value]
-                return Known(dims, node.value not in self.declared or dims != ())
-            return Open(self.groups.of_name(node.value))
-        kids = [self.visit(a) for a in node.args]
+        args = node.args
+        if len(args) == 1:
+            kids = [self.visit(args[0])]
+        elif len(args) == 2:
+            kids = [self.visit(args[0]), self.visit(args[1])]
+        else:
+            kids = [self.visit(a) for a in args]
         if op in _BROADCAST:
             return self.elementwise(node, kids)
         if op in _SAME_SHAPE:
             return kids[0]
         if op in ("vector", "matrix"):
             return self.vector(node, kids)
-        assert all(isinstance(t, Known) for t in kids), "rule 1 fixes every operand here"
+        assert Open not in map(type, kids), "rule 1 fixes every operand here"
         if op == "transpose":
             return self.transpose(node, kids[0].dims)
         if op == "matmul":
@@ -294,26 +305,26 @@ class Walk:
     def elementwise(self, node: Expr, kids: list):
         """Operands with a known shape broadcast against each other; each one whose shape
         comes from the expression gives it to the group of the undeclared operands."""
-        word = E.OP_WORDS.get(node.op, node.op)
-        opens = [t.group for t in kids if isinstance(t, Open)]
+        opens = [t[0] for t in kids if type(t) is Open]
         group = self.groups.merge(opens) if opens else None
         out = None
         for k, (arg, t) in enumerate(zip(node.args, kids)):
-            if isinstance(t, Open):
+            if type(t) is Open:
                 continue
-            if group is not None and t.firm:
-                self.groups.give(group, Gift(t.dims, arg))
-            out = t if out is None else self.broadcast(word, node, k, out, arg, t)
-        if out is not None and out.firm:
+            if group is not None and t[1]:
+                self.groups.give(group, Gift(t[0], arg))
+            out = t if out is None else self.broadcast(node, k, out, arg, t)
+        if out is not None and out[1]:
             return out
-        return Open(group) if group is not None else _LOOSE_SCALAR
+        return _make(Open, (group,)) if group is not None else _LOOSE_SCALAR
 
-    def broadcast(self, word: str, node: Expr, k: int, ta: Known, b: Expr, tb: Known) -> Known:
-        firm = ta.firm or tb.firm
-        if ta.dims == ():
-            return Known(tb.dims, firm)
-        if tb.dims == ():
-            return Known(ta.dims, firm)
+    def broadcast(self, node: Expr, k: int, ta: Known, b: Expr, tb: Known) -> Known:
+        firm = ta[1] or tb[1]
+        if ta[0] == ():
+            return _make(Known, (tb[0], firm))
+        if tb[0] == ():
+            return _make(Known, (ta[0], firm))
+        word = E.OP_WORDS.get(node.op, node.op)
         why = "element-wise operands must have the same shape"
         if len(ta.dims) != len(tb.dims):
             raise _mismatch(self.sizes, word, _Prefix(node, k), ta, b, tb,
@@ -434,18 +445,24 @@ def check_declarations(declared: dict, names) -> None:
 def name_sizes(walk: Walk, order, used) -> dict[str, tuple]:
     """Every variable's shape, free sizes named by fresh symbols: vectors first, so x gets n
     and a matrix W (m x n) its rows m, as in the article."""
-    used = set(used)
-    for value in walk.sizes.value:
-        if isinstance(value, sizes.Sym):
-            used |= sizes.symbols(value)
-    fresh = sizes.fresh_names(used)
-    ordered = [d for n in order if len(walk.dims[n]) == 1 for d in walk.dims[n]] + \
-              [d for n in order if len(walk.dims[n]) == 2 for d in walk.dims[n]]
-    for d in ordered:
-        r = walk.sizes.find(d)
-        if walk.sizes.value[r] is None:
-            walk.sizes.value[r] = sizes.symbol(next(fresh))
-    return {n: tuple(walk.sizes.get(d) for d in walk.dims[n]) for n in order}
+    value, find = walk.sizes.value, walk.sizes.find
+    fresh = None
+    for rank in (1, 2):
+        for n in order:
+            dims = walk.dims[n]
+            if len(dims) != rank:
+                continue
+            for d in dims:
+                r = find(d)
+                if value[r] is None:
+                    if fresh is None:       # names not yet used by any size or variable
+                        used = set(used)
+                        for v in value:
+                            if isinstance(v, sizes.Sym):
+                                used |= sizes.symbols(v)
+                        fresh = sizes.fresh_names(used)
+                    value[r] = sizes.symbol(next(fresh))
+    return {n: tuple([value[find(d)] for d in walk.dims[n]]) for n in order}
 
 
 # ---------------------------------------------------------------- the whole inference
@@ -457,7 +474,8 @@ def variable_shapes(tree: Expr, declared: dict[str, tuple], extra_names=(),
     names = tree.variables() if names is None else names
     order = list(dict.fromkeys(names + list(extra_names)))
     check_declarations(declared, order)
-    example_size = next(sizes.fresh_names(set(order)))     # for hints: a size, not a name
+    # for hints: a size, not a name
+    example_size = "n" if "n" not in order else next(sizes.fresh_names(set(order)))
     fixed = kind_fixed_names(tree, declared, example_size)
     assume_row: set[int] = set()
     while True:
@@ -494,13 +512,23 @@ def _retyped(node: Expr, shapes: dict, memo: dict[int, Expr]) -> Expr:
     key = id(node)
     if key in memo:
         return memo[key]
-    if node.op == "var":
+    op, args = node.op, node.args
+    if op == "var":
         out = Expr("var", (), node.value, tuple(shapes[node.value]), node.column)
-    elif node.op == "num":
-        out = Expr("num", (), node.value, (), node.column)
+    elif not args:
+        # A number is a scalar from the start (the parser says so); other leaves are sized
+        out = node if node.shape is not None else E.typed(op, (), node.value, node.column)
     else:
-        value = None if node.op == "add" else node.value   # a sum's value: sign columns
-        out = E.typed(node.op, [_retyped(a, shapes, memo) for a in node.args], value,
-                      node.column)
+        if len(args) == 1:
+            args = (_retyped(args[0], shapes, memo),)
+        elif len(args) == 2:
+            args = (_retyped(args[0], shapes, memo), _retyped(args[1], shapes, memo))
+        else:
+            args = tuple([_retyped(a, shapes, memo) for a in args])
+        if op in _SAME_SHAPE:       # expr.typed's own answer, without its call
+            out = Expr(op, args, node.value, args[0].shape, node.column)
+        else:
+            value = None if op == "add" else node.value   # a sum's value: sign columns
+            out = E.typed(op, args, value, node.column)
     memo[key] = out
     return out

@@ -60,7 +60,7 @@ class ToExpr:
                               hint="write it with an exponent, as 1e400")
         # A whole number (most are) as an int first: Fraction reads a string with a regex.
         value = Fraction(int(text)) if text.isdigit() else Fraction(text)
-        return Expr("num", (), value, column=c[0].column)
+        return Expr("num", (), value, (), column=c[0].column)     # a scalar, known now
 
     def var(self, c):
         name = str(c[0])
