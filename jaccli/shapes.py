@@ -99,12 +99,9 @@ class Gift(namedtuple("Gift", "dims source entry", defaults=(False,))):
     __slots__ = ()
 
 
-class Group:
-    """Names that share one shape, and the shapes given to them."""
-
-    def __init__(self, names: list[str]):
-        self.names = names
-        self.gifts: list[Gift] = []
+class Group(namedtuple("Group", "names gifts")):
+    """Names that share one shape (a list), and the shapes given to them (a list of Gift)."""
+    __slots__ = ()
 
 
 class NameGroups:
@@ -117,33 +114,37 @@ class NameGroups:
         self.groups: list[Group] = []
 
     def find(self, g: int) -> int:
-        while self.parent[g] != g:
-            g = self.parent[g] = self.parent[self.parent[g]]
+        parent = self.parent
+        while parent[g] != g:
+            g = parent[g] = parent[parent[g]]
         return g
 
     def of_name(self, name: str) -> int:
-        if name not in self.of:
-            self.of[name] = len(self.parent)
-            self.parent.append(len(self.parent))
-            self.groups.append(Group([name]))
-        return self.find(self.of[name])
+        g = self.of.get(name)
+        if g is None:           # a group of its own
+            g = self.of[name] = len(self.parent)
+            self.parent.append(g)
+            self.groups.append(_make(Group, ([name], [])))
+            return g
+        return self.find(g)
 
     def merge(self, ids) -> int:
         if len(ids) == 1:
             return self.find(ids[0])
-        roots = list(dict.fromkeys(self.find(g) for g in ids))
+        roots = list(dict.fromkeys([self.find(g) for g in ids]))
         first = roots[0]
         for other in roots[1:]:
             self.parent[other] = first
-            self.groups[first].names += self.groups[other].names
-            self.groups[first].gifts += self.groups[other].gifts
+            self.groups[first].names.extend(self.groups[other].names)
+            self.groups[first].gifts.extend(self.groups[other].gifts)
         return first
 
     def give(self, g: int, gift: Gift) -> None:
         self.groups[self.find(g)].gifts.append(gift)
 
     def roots(self) -> list[int]:
-        return list(dict.fromkeys(self.find(i) for i in self.of.values()))
+        find = self.find
+        return list(dict.fromkeys([find(i) for i in self.of.values()]))
 
 
 # ---------------------------------------------------------------- rule 1: kinds first
@@ -225,8 +226,8 @@ class Walk:
     def __init__(self, declared: dict, fixed: list[str], assume_row: set[int]):
         self.sizes = SizeClasses()
         self.groups = NameGroups()
-        self.dims = {name: tuple(self.sizes.new(d) for d in shape)
-                     for name, shape in declared.items()}
+        self.dims = {name: tuple([self.sizes.new(d) for d in shape])
+                     for name, shape in declared.items()} if declared else {}
         for name in fixed:
             upper = name[0].isupper()
             self.dims[name] = (self.sizes.new(), self.sizes.new()) if upper else (self.sizes.new(),)
@@ -386,12 +387,13 @@ class Walk:
 def settle(walk: Walk, example_size: str = "n") -> None:
     """Give every group its shape: the one its gifts agree on (their sizes tied), or the
     default for its case when it was given none."""
+    groups, dims_of = walk.groups.groups, walk.dims
     for g in walk.groups.roots():
-        group = walk.groups.groups[g]
-        dims = (_agreed(walk.sizes, group, example_size) if group.gifts
-                else _default(walk.sizes, group.names, example_size))
-        for name in group.names:
-            walk.dims[name] = dims
+        names, gifts = groups[g]
+        dims = (_agreed(walk.sizes, groups[g], example_size) if gifts
+                else _default(walk.sizes, names, example_size))
+        for name in names:
+            dims_of[name] = dims
 
 
 def _agreed(sizes_: SizeClasses, group: Group, example_size: str) -> tuple:
@@ -418,10 +420,10 @@ def _two_shapes(sizes_: SizeClasses, names, a: Gift, b: Gift, example_size: str)
 
 
 def _default(sizes_: SizeClasses, names, example_size: str) -> tuple:
-    cases = {n[0].isupper() for n in names}
-    if len(cases) > 1:
+    upper = names[0][0].isupper()
+    if len(names) > 1 and any(n[0].isupper() != upper for n in names):
         raise _mixed_case(names, None, example_size)
-    return (sizes_.new(), sizes_.new()) if cases.pop() else (sizes_.new(),)
+    return (sizes_.new(), sizes_.new()) if upper else (sizes_.new(),)
 
 
 # ---------------------------------------------------------------- declarations and symbols
@@ -481,13 +483,14 @@ def variable_shapes(tree: Expr, declared: dict[str, tuple], extra_names=(),
     while True:
         walk = Walk(declared, fixed, assume_row)
         walk.visit(tree)
-        for name in order:
-            if name not in walk.dims:
+        for name in order:       # those of extra_names the expression does not have
+            if name not in walk.dims and name not in walk.groups.of:
                 walk.groups.of_name(name)
         settle(walk, example_size)
         # A size that turned out to be 1 only after the operation asking about it was typed:
         # type again, this time knowing it (the set only grows, so this ends).
-        late = {nid for nid, rows in walk.said_not_row if walk.sizes.get(rows) == 1}
+        late = {nid for nid, rows in walk.said_not_row if walk.sizes.get(rows) == 1} \
+            if walk.said_not_row else None
         if not late:
             return name_sizes(walk, order, list(order) + list(declared))
         assume_row |= late
