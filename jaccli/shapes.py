@@ -470,15 +470,16 @@ def name_sizes(walk: Walk, order, used) -> dict[str, tuple]:
 # ---------------------------------------------------------------- the whole inference
 
 def variable_shapes(tree: Expr, declared: dict[str, tuple], extra_names=(),
-                    names=None) -> dict[str, tuple]:
+                    names=None, shaping=None) -> dict[str, tuple]:
     """The shape of every variable (those of the expression, then `extra_names`); `names`:
-    the expression's variables (tree.variables()), when the caller has them."""
+    the expression's variables (tree.variables()), when the caller has them; `shaping`:
+    False when the caller knows the tree has no operation of rule 1 (SHAPING)."""
     names = tree.variables() if names is None else names
     order = list(dict.fromkeys(names + list(extra_names)))
     check_declarations(declared, order)
     # for hints: a size, not a name
     example_size = "n" if "n" not in order else next(sizes.fresh_names(set(order)))
-    fixed = kind_fixed_names(tree, declared, example_size)
+    fixed = kind_fixed_names(tree, declared, example_size) if shaping is not False else []
     assume_row: set[int] = set()
     while True:
         walk = Walk(declared, fixed, assume_row)
@@ -497,10 +498,10 @@ def variable_shapes(tree: Expr, declared: dict[str, tuple], extra_names=(),
 
 
 def infer(tree: Expr, declared: dict[str, tuple], extra_names=(),
-          names=None) -> tuple[Expr, dict[str, tuple]]:
+          names=None, shaping=None) -> tuple[Expr, dict[str, tuple]]:
     """Typed tree and the shape of every variable (those of the expression, then `extra_names`;
-    `names` as for variable_shapes)."""
-    shapes = variable_shapes(tree, declared, extra_names, names)
+    `names` and `shaping` as for variable_shapes)."""
+    shapes = variable_shapes(tree, declared, extra_names, names, shaping)
     return retype(tree, shapes), shapes
 
 

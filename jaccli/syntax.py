@@ -12,7 +12,7 @@ from fractions import Fraction
 from . import lalr
 from .errors import NameProblem, SyntaxProblem, Unsupported
 from . import sizes
-from .expr import ARITY, BLOCK_FUNCTIONS, FUNCTIONS, SIZED, Expr, written_size
+from .expr import ARITY, BLOCK_FUNCTIONS, FUNCTIONS, SHAPING_OPS, SIZED, Expr, written_size
 
 # Numbers are kept exact (fractions); a literal longer than this is refused.
 MAX_NUMBER_DIGITS = 400
@@ -32,6 +32,8 @@ _WORDS = {
 
 # For membership tests (FUNCTIONS, a tuple, keeps the order the hints list them in).
 _FUNCTION_NAMES = frozenset(FUNCTIONS)
+# The operations shape rule 1 starts from (shapes.SHAPING): a parse notes whether it made one.
+SHAPING = frozenset(SHAPING_OPS + ("transpose",))
 
 _parser = None
 
@@ -49,8 +51,10 @@ def grammar_path() -> str:
 class ToExpr:
     """The parser's callbacks: each is named after a grammar rule or alias, takes the
     rule's children (tokens and `Expr`s) and returns an `Expr`. Per parse they note the
-    names given with `where` (`given`) and whether a size was written with a name
-    (`size_names`)."""
+    names given with `where` (`given`), whether a size was written with a name
+    (`size_names`), the variables in the order they were read (`names`: the order of
+    Expr.variables, as nodes are made left to right) and whether an operation of shape rule 1
+    was made (`shaping`)."""
 
     def num(self, c):
         text = str(c[0])
@@ -67,6 +71,7 @@ class ToExpr:
         if name in _FUNCTION_NAMES:
             raise NameProblem(f"'{name}' is a function, not a variable: call it as {name}(...)",
                               column=c[0].column)
+        self.names[name] = None
         return Expr("var", (), name, column=c[0].column)
 
     def call(self, c):
@@ -87,6 +92,8 @@ class ToExpr:
             want = ARITY[name]
             raise SyntaxProblem(f"{name} takes {want} argument{'s' if want > 1 else ''}, "
                                 f"not {len(args)}", column=name.column)
+        if name in SHAPING:
+            self.shaping = True
         return Expr(str(name), tuple(args), column=name.column)
 
     def sized(self, name, args, column):
@@ -135,6 +142,8 @@ class ToExpr:
         out = c[0]
         for op, operand in zip(c[1::2], c[2::2]):
             out = Expr(_OPS[str(op)], (out, operand), column=op.column)
+            if out.op in SHAPING:
+                self.shaping = True
         return out
 
     def neg(self, c):
@@ -144,6 +153,7 @@ class ToExpr:
         return Expr("pow", (c[0], c[2]), column=c[1].column)
 
     def transpose(self, c):
+        self.shaping = True
         return Expr("transpose", (c[0],), column=c[1].column)
 
     def binding(self, c):
@@ -213,10 +223,18 @@ def parse(text: str) -> Expr:
 
 def parse_naming(text: str) -> tuple[Expr, dict]:
     """Parse one expression: (it, {each name given with `where`: what it stands for})."""
+    return parse_noting(text)[:2]
+
+
+def parse_noting(text: str) -> tuple[Expr, dict, list | None, bool | None]:
+    """Parse one expression: (it, the names given with `where` as for parse_naming, its
+    variables as Expr.variables lists them, whether it has an operation of shape rule 1),
+    the last two None when unknown (names given with `where` or used as sizes rewrite the
+    tree after it was read: ask the tree)."""
     if not text.strip():
         raise SyntaxProblem("the expression is empty", column=1)
     callbacks = parser().callbacks
-    callbacks.given, callbacks.size_names = {}, False
+    callbacks.given, callbacks.size_names, callbacks.names, callbacks.shaping = {}, False, {}, False
     try:
         tree = _parser.parse(text)
     except lalr.UnexpectedCharacters as e:
@@ -232,7 +250,9 @@ def parse_naming(text: str) -> tuple[Expr, dict]:
     # characters, without names given, cannot nest deeper than MAX_DEPTH.
     if given or callbacks.size_names or 2 * len(text) > MAX_DEPTH:
         tree = _sizes_as_numbers(tree, _size_names_within_depth(tree))
-    return tree, given
+    if given or callbacks.size_names:
+        return tree, given, None, None
+    return tree, given, list(callbacks.names), callbacks.shaping
 
 
 class _Binding:
