@@ -198,32 +198,36 @@ class Parser:
                     values.append(token)
                     state = action
                     break
-                origin, length, callback, expand_single, inlined, unit = rules[~action]
-                if unit:   # not reached with jac's grammar: a goto takes the chain after it
-                    goto = states[-1] = self._unit_chain(states[-2], origin, kind)
+                origin, length, callback, expand_single, inlined, _ = rules[~action]
+                # The rule's symbol takes the place of its first child on both stacks (a
+                # slot of its own when it has none): fewer list operations than popping the
+                # children and pushing it.
+                if length:
+                    children = values[-length:]
+                    if length > 1:
+                        del states[1 - length:], values[1 - length:]
                 else:
-                    if length:
-                        children = values[-length:]
-                        del states[-length:], values[-length:]
-                    else:
-                        children = []
-                    if inlined:
-                        children = _splice(children, inlined)
-                    if expand_single and len(children) == 1:
-                        value = children[0]
-                    elif callback is not None:
-                        value = callback(children)
-                    else:      # an inlined rule: its children, for its parent
-                        value = children
-                    # The goto, and then every rule that passes one child up that the token
-                    # reduces by next (see `_unit_chain`): found once per parser.
-                    key = (states[-1], origin, kind)
-                    goto = chains.get(key)
-                    if goto is None:
-                        goto = chains[key] = self._unit_chain(states[-1], origin, kind)
-                    states.append(goto)
-                    values.append(value)
-                state = goto
+                    children = []
+                    states.append(None)
+                    values.append(None)
+                if inlined:
+                    children = _splice(children, inlined)
+                if expand_single and len(children) == 1:
+                    value = children[0]
+                elif callback is not None:
+                    value = callback(children)
+                else:      # an inlined rule: its children, for its parent
+                    value = children
+                # The goto, and then every rule that passes one child up that the token
+                # reduces by next (see `_unit_chain`): found once per parser. (So a rule that
+                # passes its child up is reduced here only if one ever comes first.)
+                below = states[-2]
+                key = (below, origin, kind)
+                goto = chains.get(key)
+                if goto is None:
+                    goto = chains[key] = self._unit_chain(below, origin, kind)
+                states[-1] = state = goto
+                values[-1] = value
                 if goto == accept and kind == "$END":
                     return values[-1]
 
