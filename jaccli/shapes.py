@@ -249,21 +249,23 @@ class Walk:
             if dims is not None:
                 return _make(Known, (dims, dims != () or node.value not in self.declared))
             return _make(Open, (self.groups.of_name(node.value),))
-        if op == "num" or op == "dim":
-            return _LOOSE_SCALAR
-        if op in E.SIZED:
-            return Known(tuple(self.sizes.new(d) for d in E.infer_shape(op, (), node.value)), True)
         args = node.args
+        if not args:
+            if op == "num" or op == "dim":
+                return _LOOSE_SCALAR
+            return Known(tuple(self.sizes.new(d) for d in E.infer_shape(op, (), node.value)), True)
         if len(args) == 1:
+            if op in _SAME_SHAPE:
+                return self.visit(args[0])
             kids = [self.visit(args[0])]
         elif len(args) == 2:
             kids = [self.visit(args[0]), self.visit(args[1])]
+            if op in _BROADCAST:
+                return self.elementwise2(node, kids[0], kids[1])
         else:
             kids = [self.visit(a) for a in args]
         if op in _BROADCAST:
             return self.elementwise(node, kids)
-        if op in _SAME_SHAPE:
-            return kids[0]
         if op in ("vector", "matrix"):
             return self.vector(node, kids)
         assert Open not in map(type, kids), "rule 1 fixes every operand here"
@@ -318,6 +320,23 @@ class Walk:
         if out is not None and out[1]:
             return out
         return _make(Open, (group,)) if group is not None else _LOOSE_SCALAR
+
+    def elementwise2(self, node: Expr, ta, tb):
+        """`elementwise` for two operands, as most are, without its loops."""
+        if type(ta) is Open:
+            if type(tb) is Open:
+                return _make(Open, (self.groups.merge([ta[0], tb[0]]),))
+            opened, known, arg = ta, tb, node.args[1]
+        elif type(tb) is Open:
+            opened, known, arg = tb, ta, node.args[0]
+        else:
+            out = self.broadcast(node, 1, ta, node.args[1], tb)
+            return out if out[1] else _LOOSE_SCALAR
+        group = self.groups.find(opened[0])
+        if known[1]:
+            self.groups.give(group, Gift(known[0], arg))
+            return known
+        return _make(Open, (group,))
 
     def broadcast(self, node: Expr, k: int, ta: Known, b: Expr, tb: Known) -> Known:
         firm = ta[1] or tb[1]
@@ -464,7 +483,16 @@ def name_sizes(walk: Walk, order, used) -> dict[str, tuple]:
                                 used |= sizes.symbols(v)
                         fresh = sizes.fresh_names(used)
                     value[r] = sizes.symbol(next(fresh))
-    return {n: tuple([value[find(d)] for d in walk.dims[n]]) for n in order}
+    out = {}
+    for n in order:
+        dims = walk.dims[n]
+        if len(dims) == 1:
+            out[n] = (value[find(dims[0])],)
+        elif len(dims) == 2:
+            out[n] = (value[find(dims[0])], value[find(dims[1])])
+        else:
+            out[n] = tuple([value[find(d)] for d in dims])
+    return out
 
 
 # ---------------------------------------------------------------- the whole inference
