@@ -103,7 +103,8 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
                               "with respect to variables",
                               hint=f"try --wrt {names_in_expression[0]}"
                               if names_in_expression else None)
-    typed, variable_shapes = infer(tree, declared, extra, names_in_expression, shaping)
+    typed, variable_shapes = infer(tree, declared, extra, names_in_expression, shaping,
+                                   shared=bool(given))
     warnings: list[str] = []
     if wrt is None:
         wrt = [[n] for n in names_in_expression if len(variable_shapes[n]) < 2]

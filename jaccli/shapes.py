@@ -526,24 +526,25 @@ def variable_shapes(tree: Expr, declared: dict[str, tuple], extra_names=(),
 
 
 def infer(tree: Expr, declared: dict[str, tuple], extra_names=(),
-          names=None, shaping=None) -> tuple[Expr, dict[str, tuple]]:
+          names=None, shaping=None, shared=True) -> tuple[Expr, dict[str, tuple]]:
     """Typed tree and the shape of every variable (those of the expression, then `extra_names`;
-    `names` and `shaping` as for variable_shapes)."""
+    `names` and `shaping` as for variable_shapes; `shared` as for retype)."""
     shapes = variable_shapes(tree, declared, extra_names, names, shaping)
-    return retype(tree, shapes), shapes
+    return retype(tree, shapes, shared), shapes
 
 
-def retype(tree: Expr, shapes: dict[str, tuple]) -> Expr:
-    """Rebuild `tree` with every node's shape checked (expr.typed)."""
-    return _retyped(tree, shapes, {})
+def retype(tree: Expr, shapes: dict[str, tuple], shared=True) -> Expr:
+    """Rebuild `tree` with every node's shape checked (expr.typed). `shared`: False when the
+    caller knows no node appears twice (only names given with `where` share), so that none
+    is remembered."""
+    return _retyped(tree, shapes, {} if shared else None)
 
 
-def _retyped(node: Expr, shapes: dict, memo: dict[int, Expr]) -> Expr:
+def _retyped(node: Expr, shapes: dict, memo: dict[int, Expr] | None) -> Expr:
     """(A function of its own, not a closure: a closure that calls itself is a reference
     cycle, and would keep the whole tree alive until the garbage collector runs.)"""
-    key = id(node)
-    if key in memo:
-        return memo[key]
+    if memo is not None and id(node) in memo:
+        return memo[id(node)]
     op, args = node.op, node.args
     if op == "var":
         out = Expr("var", (), node.value, tuple(shapes[node.value]), node.column)
@@ -559,8 +560,15 @@ def _retyped(node: Expr, shapes: dict, memo: dict[int, Expr]) -> Expr:
             args = tuple([_retyped(a, shapes, memo) for a in args])
         if op in _SAME_SHAPE:       # expr.typed's own answer, without its call
             out = Expr(op, args, node.value, args[0].shape, node.column)
-        else:
+        elif len(args) == 2 and op in _BROADCAST and (
+                args[0].shape == () or args[1].shape == () or args[0].shape == args[1].shape):
+            # expr.typed's answer for element-wise operands that agree, without its calls
             value = None if op == "add" else node.value   # a sum's value: sign columns
+            out = Expr(op, args, value, args[1].shape if args[0].shape == () else args[0].shape,
+                       node.column)
+        else:
+            value = None if op == "add" else node.value
             out = E.typed(op, args, value, node.column)
-    memo[key] = out
+    if memo is not None:
+        memo[id(node)] = out
     return out
