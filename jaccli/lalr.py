@@ -262,6 +262,8 @@ _new_token = str.__new__     # a Token made in the loop itself: no call of Token
 def _splice(children: list, inlined: tuple) -> list:
     """The children with those of inlined rules put in their place. A list in first place is
     extended where it is (a left-recursive `(...)*` grows one list: linear, not quadratic)."""
+    if len(children) == 2 and inlined == (1,):       # `x (op x)*`: x, then the list
+        return [children[0], *children[1]]
     out = children[0] if inlined[0] == 0 else [children[0]]
     for i in range(1, len(children)):
         if i in inlined:

@@ -72,7 +72,7 @@ class ToExpr:
             raise NameProblem(f"'{name}' is a function, not a variable: call it as {name}(...)",
                               column=c[0].column)
         self.names[name] = None
-        return Expr("var", (), name, column=c[0].column)
+        return Expr("var", (), name, None, c[0].column)
 
     def call(self, c):
         name, args = c[0], (c[2] if len(c) == 4 else [])
@@ -140,9 +140,10 @@ class ToExpr:
 
     def product_chain(self, c):
         out = c[0]
-        for op, operand in zip(c[1::2], c[2::2]):
-            out = Expr(_OPS[str(op)], (out, operand), column=op.column)
-            if out.op in SHAPING:
+        for i in range(1, len(c), 2):
+            op = _OPS[c[i]]
+            out = Expr(op, (out, c[i + 1]), None, None, c[i].column)
+            if op in SHAPING:
                 self.shaping = True
         return out
 
