@@ -106,27 +106,31 @@ class Parser:
         return hit
 
     def _fast_lexer(self, state: int) -> tuple:
-        """The lexer of a state as one match: what is ignored (assumed, as in jac's grammar,
-        never to begin where a terminal does), then the first terminal in Lark's order that
-        matches, or the end of the text (no group: `lastgroup` is None). No match: the state
-        accepts nothing here, and `_stuck` says so as Lark does."""
+        """The lexer of a state as one match: one ignored terminal or none (assumed, as in
+        jac's grammar, never to begin where a terminal does), then the first terminal in
+        Lark's order that matches, or the end of the text (no group: `lastgroup` is None).
+        No match: `_skip_ignored` lexes on as Lark does. (One ignored terminal, not a run of
+        them: `(?:[ ]+)*` before a failing match backtracks in exponential time.)"""
         _, keywords, _, ordered = self._state_lexer(state)
         groups = [f"(?P<{n}>{self.terminals[n]})" for n in ordered if n not in self.ignore]
-        skip = f"(?:{self.skip})*" if self.skip else ""
+        skip = f"(?:{self.skip})?" if self.skip else ""
         fused = re.compile(skip + "(?:" + "|".join(groups + [r"\Z"]) + ")")
         hit = self.fast_lexers[state] = (fused.match, keywords or None)
         return hit
 
-    def _stuck(self, state: int, text: str, pos: int, line: int, line_start: int):
-        """At pos, after what is ignored, nothing the state accepts: Lark's error, found by
-        lexing as Lark does, one ignored terminal at a time."""
+    def _skip_ignored(self, state: int, text: str, pos: int, line: int, line_start: int):
+        """The fast lexer found nothing at pos: lex as Lark does, one ignored terminal at a
+        time, to (pos, line, line_start) of what follows them, or Lark's error."""
         lexer = self._state_lexer(state)
+        start = pos
         while True:
             m = lexer[0].match(text, pos)
             if m is None:
                 self._unlexed(lexer, text, pos, line, line_start)
+            if m.lastgroup not in self.ignore:
+                assert pos > start, "an ignored terminal begins where a terminal does"
+                return pos, line, line_start
             value = m.group()
-            assert m.lastgroup in self.ignore, "the fast lexer missed a terminal"
             newlines = value.count("\n")
             if newlines:
                 line += newlines
@@ -158,8 +162,9 @@ class Parser:
             if pos < end:
                 lexer = lexers[state] or self._fast_lexer(state)
                 m = lexer[0](text, pos)
-                if m is None:        # only what is ignored, then nothing the state accepts
-                    self._stuck(state, text, pos, line, line_start)
+                if m is None:        # more than one ignored terminal, or nothing accepted
+                    pos, line, line_start = self._skip_ignored(state, text, pos, line, line_start)
+                    continue
                 kind = m.lastgroup
                 if kind is None:     # only what is ignored, up to the end
                     pos = end

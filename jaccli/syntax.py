@@ -56,6 +56,9 @@ class ToExpr:
     Expr.variables, as nodes are made left to right) and whether an operation of shape rule 1
     was made (`shaping`)."""
 
+    def __init__(self):
+        self.given, self.size_names, self.names, self.shaping = {}, False, {}, False
+
     def num(self, c):
         text = str(c[0])
         if len(text) > MAX_NUMBER_DIGITS:
