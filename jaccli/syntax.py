@@ -67,7 +67,7 @@ class ToExpr:
                               hint="write it with an exponent, as 1e400")
         # A whole number (most are) as an int first: Fraction reads a string with a regex.
         value = Fraction(int(text)) if text.isdigit() else Fraction(text)
-        return Expr("num", (), value, (), column=c[0].column)     # a scalar, known now
+        return Expr("num", (), value, (), c[0].column)     # a scalar, known now
 
     def var(self, c):
         name = str(c[0])
@@ -97,7 +97,7 @@ class ToExpr:
                                 f"not {len(args)}", column=name.column)
         if name in SHAPING:
             self.shaping = True
-        return Expr(str(name), tuple(args), column=name.column)
+        return Expr(str(name), tuple(args), None, None, name.column)
 
     def sized(self, name, args, column):
         """eye(n), ones(n), ones(m, n), zeros(...), commutation(m, n): the arguments are
@@ -124,8 +124,8 @@ class ToExpr:
                                         f"long: {width} and {len(row.args)} entries",
                                         column=row.column)
             flat = tuple(a for row in entries for a in row.args)
-            return Expr("matrix", flat, (len(entries), width), column=c[0].column)
-        return Expr("vector", entries, column=c[0].column)
+            return Expr("matrix", flat, (len(entries), width), None, c[0].column)
+        return Expr("vector", entries, None, None, c[0].column)
 
     def group(self, c):
         return c[1]
@@ -134,12 +134,13 @@ class ToExpr:
         return [x for x in c if isinstance(x, Expr)]
 
     def sum_chain(self, c):
-        terms = [c[0]]
-        for sign, term in zip(c[1::2], c[2::2]):
-            terms.append(term if sign == "+" else Expr("neg", (term,), column=sign.column))
+        terms, columns = [c[0]], []
+        for i in range(1, len(c), 2):
+            sign, term = c[i], c[i + 1]
+            terms.append(term if sign == "+" else Expr("neg", (term,), None, None, sign.column))
+            columns.append(sign.column)
         # value: the column of every sign, so a shape error can point at its '+'
-        return Expr("add", tuple(terms), tuple(sign.column for sign in c[1::2]),
-                    column=c[1].column)
+        return Expr("add", tuple(terms), tuple(columns), None, c[1].column)
 
     def product_chain(self, c):
         out = c[0]
@@ -151,14 +152,14 @@ class ToExpr:
         return out
 
     def neg(self, c):
-        return Expr("neg", (c[1],), column=c[0].column)
+        return Expr("neg", (c[1],), None, None, c[0].column)
 
     def pow(self, c):
-        return Expr("pow", (c[0], c[2]), column=c[1].column)
+        return Expr("pow", (c[0], c[2]), None, None, c[1].column)
 
     def transpose(self, c):
         self.shaping = True
-        return Expr("transpose", (c[0],), column=c[1].column)
+        return Expr("transpose", (c[0],), None, None, c[1].column)
 
     def binding(self, c):
         name = str(c[0])
