@@ -38,6 +38,8 @@ _SAME_SHAPE = frozenset(("neg",) + E.ELEMENTWISE_FUNCTIONS)
 class SizeClasses:
     """Union-find over size variables; a class may be bound to an int or a declared symbol."""
 
+    __slots__ = ("parent", "value")
+
     def __init__(self):
         self.parent: list[int] = []
         self.value: list = []
@@ -107,6 +109,8 @@ class Group(namedtuple("Group", "names gifts")):
 class NameGroups:
     """Union-find over the names of rule 2: names combined with each other share one shape,
     and every gift made to any of them is a gift to the group."""
+
+    __slots__ = ("of", "parent", "groups")
 
     def __init__(self):
         self.of: dict[str, int] = {}
@@ -223,6 +227,8 @@ class Walk:
     """Types every node bottom-up: merges the groups that meet, records gifts, and ties
     the sizes that operations require to be equal."""
 
+    __slots__ = ("sizes", "groups", "dims", "declared", "assume_row", "said_not_row")
+
     def __init__(self, declared: dict, fixed: list[str], assume_row: set[int]):
         self.sizes = SizeClasses()
         self.groups = NameGroups()
@@ -231,7 +237,7 @@ class Walk:
         for name in fixed:
             upper = name[0].isupper()
             self.dims[name] = (self.sizes.new(), self.sizes.new()) if upper else (self.sizes.new(),)
-        self.declared = set(declared)
+        self.declared = declared      # read only: its names
         self.assume_row = assume_row          # nodes whose operand is a row (see `is_row`)
         self.said_not_row: list[tuple[int, int]] = []   # (node id, its rows' size variable)
 
