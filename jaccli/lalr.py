@@ -9,8 +9,9 @@ and syntax errors are Lark's own (tests/test_grammar_tables.py compares them on 
 inputs):
 
 - Lexing: at each position the terminals the parser state accepts (and the ignored ones) are
-  tried in Lark's order, the first that matches wins. A keyword the state accepts beside a
-  terminal that also matches it (`where` beside NAME) is that terminal's match retyped when
+  tried in Lark's order, the first that matches wins (one regular expression per state,
+  which also skips an ignored terminal before the token). A keyword the state accepts beside
+  a terminal that also matches it (`where` beside NAME) is that terminal's match retyped when
   the text is exactly the keyword; where the state does not accept the keyword, `where` is a
   name like any other.
 - Reducing: a rule's children go to the callback named after its alias or its rule; a `?rule`
@@ -81,8 +82,9 @@ class Parser:
         self.skip = "|".join(self.terminals[n] for n in self.order if n in self.ignore)
 
     def _lexer(self, names: frozenset) -> tuple:
-        """(scanner, keywords, the terminal names, those tried in order) of Lark's basic lexer for these terminals:
-        a keyword that another terminal matches whole is found through that terminal."""
+        """(scanner, keywords, the terminal names, those tried in order) of Lark's basic lexer
+        for these terminals: a keyword that another terminal matches whole is found through
+        that terminal."""
         hit = self.lexers.get(names)
         if hit is None:
             keywords: dict[str, dict] = {}
@@ -237,8 +239,8 @@ class Parser:
                     return values[-1]
 
     def _unit_chain(self, below: int, origin: str, kind: str) -> int:
-        """The top state after reducing by a rule that passes its child up (to `origin`, over
-        the state `below`) and then by every such rule the lookahead `kind` reduces by next."""
+        """The top state after the goto on `origin` over the state `below`, and then after
+        every rule that passes its one child up that the lookahead `kind` reduces by next."""
         top = self.states[below][origin]
         while top != self.end:
             action = self.states[top].get(kind)

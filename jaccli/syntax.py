@@ -1,7 +1,8 @@
 """Text to untyped expression nodes: the Lark grammar in `grammar/jac.lark`, run by the LALR
 driver in `lalr.py` with callbacks (`ToExpr`) that build `Expr` nodes as rules reduce (no
 parse tree, no recursion), and syntax errors turned into `SyntaxProblem`s with a 1-based
-column and a message in words.
+column and a message in words. (Numbers, scalars whatever surrounds them, come typed.) While
+they read, the callbacks note what would otherwise take a walk of the tree (`parse_noting`).
 """
 from __future__ import annotations
 
