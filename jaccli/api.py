@@ -16,7 +16,7 @@ from .expr import Expr, describe_shape, zeros
 from .jacobians import Jacobian, Row, Zero, hstack, simplified, unvec
 from .report import did_you_mean, nearest
 from .shapes import infer
-from .syntax import MAX_DEPTH, parse_naming
+from .syntax import MAX_DEPTH, parse_noting
 
 LAYOUTS = ("numerator", "denominator")
 MAX_LISTED = 10 ** 5   # SPEC.md: numbers are listed in JSON up to this many entries
@@ -90,8 +90,9 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
     shapes = dict(shapes or {})
     values = dict(values or {})
     declared = _declarations(shapes, values)
-    tree, given = parse_naming(text)
-    names_in_expression = tree.variables()
+    tree, given, names_in_expression, shaping = parse_noting(text)
+    if names_in_expression is None:
+        names_in_expression = tree.variables()
     _check_size_symbols(shapes, names_in_expression)
     extra = [n for group in (wrt or []) for n in group if n not in names_in_expression]
     for n in extra:
@@ -102,7 +103,8 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
                               "with respect to variables",
                               hint=f"try --wrt {names_in_expression[0]}"
                               if names_in_expression else None)
-    typed, variable_shapes = infer(tree, declared, extra, names_in_expression)
+    typed, variable_shapes = infer(tree, declared, extra, names_in_expression, shaping,
+                                   shared=bool(given))
     warnings: list[str] = []
     if wrt is None:
         wrt = [[n] for n in names_in_expression if len(variable_shapes[n]) < 2]
@@ -181,6 +183,8 @@ def _check_nesting(text: str) -> None:
     """Calls and vectors nested deeper than the parser's limit, refused before parsing (and
     before the length check, so that the answer points at the depth): a scan of at most
     MAX_EXPRESSION_CHARS characters."""
+    if len(text) <= MAX_DEPTH:      # fewer brackets than the limit: nothing to scan for
+        return
     open_nodes = []      # for each open bracket: 1 if it makes a node, 0 for grouping
     depth = 0
     for m in _BRACKETS.finditer(text, 0, MAX_EXPRESSION_CHARS + 1):

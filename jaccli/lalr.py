@@ -9,8 +9,9 @@ and syntax errors are Lark's own (tests/test_grammar_tables.py compares them on 
 inputs):
 
 - Lexing: at each position the terminals the parser state accepts (and the ignored ones) are
-  tried in Lark's order, the first that matches wins. A keyword the state accepts beside a
-  terminal that also matches it (`where` beside NAME) is that terminal's match retyped when
+  tried in Lark's order, the first that matches wins (one regular expression per state,
+  which also skips an ignored terminal before the token). A keyword the state accepts beside
+  a terminal that also matches it (`where` beside NAME) is that terminal's match retyped when
   the text is exactly the keyword; where the state does not accept the keyword, `where` is a
   name like any other.
 - Reducing: a rule's children go to the callback named after its alias or its rule; a `?rule`
@@ -70,14 +71,20 @@ class Parser:
             callback = None if _inlined(name) else getattr(callbacks, name, None)
             if callback is None and not _inlined(name) and not (expand_single and length == 1):
                 raise TypeError(f"{type(callbacks).__name__} has no method for the rule {name}")
-            self.rules.append((origin, length, callback, expand_single, inlined))
-        self.chains: dict[tuple, int] = {}    # (state below, top state, token) -> state
+            unit = length == 1 and expand_single and not inlined
+            self.rules.append((origin, length, callback, expand_single, inlined, unit))
+        self.chains: dict[tuple, int] = {}    # (state below, rule's origin, token) -> state
         self.lexers: dict[frozenset, tuple] = {}
         self.by_state: dict[int, tuple] = {}
+        # For each state, once asked for: (its lexer's `match`, with what is ignored before a
+        # terminal skipped in the same match; its keywords or None), see `_fast_lexer`.
+        self.fast_lexers: list = [None] * len(self.states)
+        self.skip = "|".join(self.terminals[n] for n in self.order if n in self.ignore)
 
     def _lexer(self, names: frozenset) -> tuple:
-        """(scanner, keywords, the terminal names) of Lark's basic lexer for these terminals:
-        a keyword that another terminal matches whole is found through that terminal."""
+        """(scanner, keywords, the terminal names, those tried in order) of Lark's basic lexer
+        for these terminals: a keyword that another terminal matches whole is found through
+        that terminal."""
         hit = self.lexers.get(names)
         if hit is None:
             keywords: dict[str, dict] = {}
@@ -89,7 +96,7 @@ class Parser:
                         inside.add(keyword)
             ordered = [n for n in self.order if n in names and n not in inside]
             scanner = re.compile("|".join(f"(?P<{n}>{self.terminals[n]})" for n in ordered))
-            hit = self.lexers[names] = (scanner, keywords, names)
+            hit = self.lexers[names] = (scanner, keywords, names, ordered)
         return hit
 
     def _state_lexer(self, state: int) -> tuple:
@@ -100,10 +107,42 @@ class Parser:
             hit = self.by_state[state] = self._lexer(names | self.ignore)
         return hit
 
+    def _fast_lexer(self, state: int) -> tuple:
+        """The lexer of a state as one match: one ignored terminal or none (assumed, as in
+        jac's grammar, never to begin where a terminal does), then the first terminal in
+        Lark's order that matches, or the end of the text (no group: `lastgroup` is None).
+        No match: `_skip_ignored` lexes on as Lark does. (One ignored terminal, not a run of
+        them: `(?:[ ]+)*` before a failing match backtracks in exponential time.)"""
+        _, keywords, _, ordered = self._state_lexer(state)
+        groups = [f"(?P<{n}>{self.terminals[n]})" for n in ordered if n not in self.ignore]
+        skip = f"(?:{self.skip})?" if self.skip else ""
+        fused = re.compile(skip + "(?:" + "|".join(groups + [r"\Z"]) + ")")
+        hit = self.fast_lexers[state] = (fused.match, keywords or None)
+        return hit
+
+    def _skip_ignored(self, state: int, text: str, pos: int, line: int, line_start: int):
+        """The fast lexer found nothing at pos: lex as Lark does, one ignored terminal at a
+        time, to (pos, line, line_start) of what follows them, or Lark's error."""
+        lexer = self._state_lexer(state)
+        start = pos
+        while True:
+            m = lexer[0].match(text, pos)
+            if m is None:
+                self._unlexed(lexer, text, pos, line, line_start)
+            if m.lastgroup not in self.ignore:
+                assert pos > start, "an ignored terminal begins where a terminal does"
+                return pos, line, line_start
+            value = m.group()
+            newlines = value.count("\n")
+            if newlines:
+                line += newlines
+                line_start = pos + value.rindex("\n") + 1
+            pos += len(value)
+
     @staticmethod
     def _scan(lexer: tuple, text: str, pos: int):
         """(text, terminal) of the lexer's match at pos, or None."""
-        scanner, keywords, _ = lexer
+        scanner, keywords = lexer[0], lexer[1]
         m = scanner.match(text, pos)
         if m is None:
             return None
@@ -114,83 +153,101 @@ class Parser:
         """Lark's contextual lexer feeding Lark's LALR loop, one token at a time: each token
         is lexed as the current parser state sees it. (One loop, its names local: this runs
         for every line of a batch.)"""
-        table, rules, ignore, by_state = self.states, self.rules, self.ignore, self.by_state
-        chains = self.chains
+        table, rules, lexers, chains = self.states, self.rules, self.fast_lexers, self.chains
+        accept = self.end
+        multiline = "\n" in text       # lines and columns counted only when there are lines
         states, values = [self.start], []
         pos, line, line_start, end = 0, 1, 0, len(text)
         token = None
+        state = self.start
         while True:
             if pos < end:
-                lexer = by_state.get(states[-1]) or self._state_lexer(states[-1])
-                m = lexer[0].match(text, pos)
-                if m is None:
-                    self._unlexed(lexer, text, pos, line, line_start)
-                value, kind = m.group(), m.lastgroup
-                keywords = lexer[1].get(kind)
-                if keywords is not None:
-                    kind = keywords.get(value, kind)
-                column = pos - line_start + 1
-                newlines = value.count("\n")
-                if newlines:
-                    line += newlines
-                    line_start = pos + value.rindex("\n") + 1
-                if kind in ignore:
-                    pos += len(value)
+                lexer = lexers[state] or self._fast_lexer(state)
+                m = lexer[0](text, pos)
+                if m is None:        # more than one ignored terminal, or nothing accepted
+                    pos, line, line_start = self._skip_ignored(state, text, pos, line, line_start)
                     continue
-                token = Token(kind, value, pos, line - newlines, column)
-                pos += len(value)
+                kind = m.lastgroup
+                if kind is None:     # only what is ignored, up to the end
+                    pos = end
+                    continue
+                value = m.group(kind)
+                after = m.end()
+                start = after - len(value)
+                if lexer[1] is not None:
+                    keywords = lexer[1].get(kind)
+                    if keywords is not None:
+                        kind = keywords.get(value, kind)
+                if multiline:
+                    newlines = text.count("\n", pos, start)
+                    if newlines:
+                        line += newlines
+                        line_start = text.rindex("\n", pos, start) + 1
+                token = _new_token(Token, value)
+                token.type, token.pos, token.line, token.column = \
+                    kind, start, line, start - line_start + 1
+                if multiline:
+                    newlines = value.count("\n")
+                    if newlines:
+                        line += newlines
+                        line_start = start + value.rindex("\n") + 1
+                pos = after
             else:
                 token = Token("$END", "", token.pos, token.line, token.column) \
                     if token is not None else Token("$END", "", 0, 1, 1)
                 kind = "$END"
             while True:      # reduce until the token shifts (or, at the end, is accepted)
-                action = table[states[-1]].get(kind)
+                action = table[state].get(kind)
                 if action is None:
-                    raise UnexpectedToken(token, {s for s in table[states[-1]] if s.isupper()})
+                    raise UnexpectedToken(token, {s for s in table[state] if s.isupper()})
                 if action >= SHIFT_LIMIT:
                     states.append(action)
                     values.append(token)
+                    state = action
                     break
-                origin, length, callback, expand_single, inlined = rules[~action]
-                if length == 1 and expand_single and not inlined:
-                    # A rule that passes its one child up changes only the top state, and
-                    # chains of them (one per precedence level) end in the same state for the
-                    # same state below, top state and token: found once per parser.
-                    key = (states[-2], states[-1], kind)
-                    goto = chains.get(key)
-                    if goto is None:
-                        goto = chains[key] = self._unit_chain(states[-2], origin, kind)
-                    states[-1] = goto
+                origin, length, callback, expand_single, inlined, _ = rules[~action]
+                # The rule's symbol takes the place of its first child on both stacks (a
+                # slot of its own when it has none): fewer list operations than popping the
+                # children and pushing it.
+                if length:
+                    children = values[-length:]
+                    if length > 1:
+                        del states[1 - length:], values[1 - length:]
                 else:
-                    if length:
-                        children = values[-length:]
-                        del states[-length:], values[-length:]
-                    else:
-                        children = []
-                    if inlined:
-                        children = _splice(children, inlined)
-                    if expand_single and len(children) == 1:
-                        value = children[0]
-                    elif callback is not None:
-                        value = callback(children)
-                    else:      # an inlined rule: its children, for its parent
-                        value = children
-                    goto = table[states[-1]][origin]
-                    states.append(goto)
-                    values.append(value)
-                if kind == "$END" and goto == self.end:
+                    children = []
+                    states.append(None)
+                    values.append(None)
+                if inlined:
+                    children = _splice(children, inlined)
+                if expand_single and len(children) == 1:
+                    value = children[0]
+                elif callback is not None:
+                    value = callback(children)
+                else:      # an inlined rule: its children, for its parent
+                    value = children
+                # The goto, and then every rule that passes one child up that the token
+                # reduces by next (see `_unit_chain`): found once per parser. (So a rule that
+                # passes its child up is reduced here only if one ever comes first.)
+                below = states[-2]
+                key = (below, origin, kind)
+                goto = chains.get(key)
+                if goto is None:
+                    goto = chains[key] = self._unit_chain(below, origin, kind)
+                states[-1] = state = goto
+                values[-1] = value
+                if goto == accept and kind == "$END":
                     return values[-1]
 
     def _unit_chain(self, below: int, origin: str, kind: str) -> int:
-        """The top state after reducing by a rule that passes its child up (to `origin`, over
-        the state `below`) and then by every such rule the lookahead `kind` reduces by next."""
+        """The top state after the goto on `origin` over the state `below`, and then after
+        every rule that passes its one child up that the lookahead `kind` reduces by next."""
         top = self.states[below][origin]
         while top != self.end:
             action = self.states[top].get(kind)
             if action is None or action >= SHIFT_LIMIT:
                 break
-            origin, length, _, expand_single, inlined = self.rules[~action]
-            if not (length == 1 and expand_single and not inlined):
+            origin, _, _, _, _, unit = self.rules[~action]
+            if not unit:
                 break
             top = self.states[below][origin]
         return top
@@ -206,9 +263,14 @@ class Parser:
                               allowed)
 
 
+_new_token = str.__new__     # a Token made in the loop itself: no call of Token.__new__
+
+
 def _splice(children: list, inlined: tuple) -> list:
     """The children with those of inlined rules put in their place. A list in first place is
     extended where it is (a left-recursive `(...)*` grows one list: linear, not quadratic)."""
+    if len(children) == 2 and inlined == (1,):       # `x (op x)*`: x, then the list
+        return [children[0], *children[1]]
     out = children[0] if inlined[0] == 0 else [children[0]]
     for i in range(1, len(children)):
         if i in inlined:

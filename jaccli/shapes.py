@@ -38,6 +38,8 @@ _SAME_SHAPE = frozenset(("neg",) + E.ELEMENTWISE_FUNCTIONS)
 class SizeClasses:
     """Union-find over size variables; a class may be bound to an int or a declared symbol."""
 
+    __slots__ = ("parent", "value")
+
     def __init__(self):
         self.parent: list[int] = []
         self.value: list = []
@@ -83,6 +85,9 @@ class Known(namedtuple("Known", "dims firm")):
 
 # The scalar facts, shared (a namedtuple costs a Python call to make, at every node).
 _LOOSE_SCALAR, _FIRM_SCALAR = Known((), False), Known((), True)
+# Known and Open facts made in the walk itself: tuple.__new__(Known, (dims, firm)) is
+# Known(dims, firm) without the Python call of a namedtuple's __new__.
+_make = tuple.__new__
 
 
 class Open(namedtuple("Open", "group")):
@@ -96,17 +101,16 @@ class Gift(namedtuple("Gift", "dims source entry", defaults=(False,))):
     __slots__ = ()
 
 
-class Group:
-    """Names that share one shape, and the shapes given to them."""
-
-    def __init__(self, names: list[str]):
-        self.names = names
-        self.gifts: list[Gift] = []
+class Group(namedtuple("Group", "names gifts")):
+    """Names that share one shape (a list), and the shapes given to them (a list of Gift)."""
+    __slots__ = ()
 
 
 class NameGroups:
     """Union-find over the names of rule 2: names combined with each other share one shape,
     and every gift made to any of them is a gift to the group."""
+
+    __slots__ = ("of", "parent", "groups")
 
     def __init__(self):
         self.of: dict[str, int] = {}
@@ -114,31 +118,37 @@ class NameGroups:
         self.groups: list[Group] = []
 
     def find(self, g: int) -> int:
-        while self.parent[g] != g:
-            g = self.parent[g] = self.parent[self.parent[g]]
+        parent = self.parent
+        while parent[g] != g:
+            g = parent[g] = parent[parent[g]]
         return g
 
     def of_name(self, name: str) -> int:
-        if name not in self.of:
-            self.of[name] = len(self.parent)
-            self.parent.append(len(self.parent))
-            self.groups.append(Group([name]))
-        return self.find(self.of[name])
+        g = self.of.get(name)
+        if g is None:           # a group of its own
+            g = self.of[name] = len(self.parent)
+            self.parent.append(g)
+            self.groups.append(_make(Group, ([name], [])))
+            return g
+        return self.find(g)
 
     def merge(self, ids) -> int:
-        roots = list(dict.fromkeys(self.find(g) for g in ids))
+        if len(ids) == 1:
+            return self.find(ids[0])
+        roots = list(dict.fromkeys([self.find(g) for g in ids]))
         first = roots[0]
         for other in roots[1:]:
             self.parent[other] = first
-            self.groups[first].names += self.groups[other].names
-            self.groups[first].gifts += self.groups[other].gifts
+            self.groups[first].names.extend(self.groups[other].names)
+            self.groups[first].gifts.extend(self.groups[other].gifts)
         return first
 
     def give(self, g: int, gift: Gift) -> None:
         self.groups[self.find(g)].gifts.append(gift)
 
     def roots(self) -> list[int]:
-        return list(dict.fromkeys(self.find(i) for i in self.of.values()))
+        find = self.find
+        return list(dict.fromkeys([find(i) for i in self.of.values()]))
 
 
 # ---------------------------------------------------------------- rule 1: kinds first
@@ -217,15 +227,17 @@ class Walk:
     """Types every node bottom-up: merges the groups that meet, records gifts, and ties
     the sizes that operations require to be equal."""
 
+    __slots__ = ("sizes", "groups", "dims", "declared", "assume_row", "said_not_row")
+
     def __init__(self, declared: dict, fixed: list[str], assume_row: set[int]):
         self.sizes = SizeClasses()
         self.groups = NameGroups()
-        self.dims = {name: tuple(self.sizes.new(d) for d in shape)
-                     for name, shape in declared.items()}
+        self.dims = {name: tuple([self.sizes.new(d) for d in shape])
+                     for name, shape in declared.items()} if declared else {}
         for name in fixed:
             upper = name[0].isupper()
             self.dims[name] = (self.sizes.new(), self.sizes.new()) if upper else (self.sizes.new(),)
-        self.declared = set(declared)
+        self.declared = declared      # read only: its names
         self.assume_row = assume_row          # nodes whose operand is a row (see `is_row`)
         self.said_not_row: list[tuple[int, int]] = []   # (node id, its rows' size variable)
 
@@ -238,23 +250,31 @@ class Walk:
 
     def visit(self, node: Expr):
         op = node.op
-        if op in ("num", "dim"):
-            return _LOOSE_SCALAR
-        if op in E.SIZED:
-            return Known(tuple(self.sizes.new(d) for d in E.infer_shape(op, (), node.value)), True)
         if op == "var":
-            if node.value in self.dims:
-                dims = self.dims[node.value]
-                return Known(dims, node.value not in self.declared or dims != ())
-            return Open(self.groups.of_name(node.value))
-        kids = [self.visit(a) for a in node.args]
+            dims = self.dims.get(node.value)
+            if dims is not None:
+                return _make(Known, (dims, dims != () or node.value not in self.declared))
+            return _make(Open, (self.groups.of_name(node.value),))
+        args = node.args
+        if not args:
+            if op == "num" or op == "dim":
+                return _LOOSE_SCALAR
+            return Known(tuple(self.sizes.new(d) for d in E.infer_shape(op, (), node.value)), True)
+        if len(args) == 1:
+            if op in _SAME_SHAPE:
+                return self.visit(args[0])
+            kids = [self.visit(args[0])]
+        elif len(args) == 2:
+            kids = [self.visit(args[0]), self.visit(args[1])]
+            if op in _BROADCAST:
+                return self.elementwise2(node, kids[0], kids[1])
+        else:
+            kids = [self.visit(a) for a in args]
         if op in _BROADCAST:
             return self.elementwise(node, kids)
-        if op in _SAME_SHAPE:
-            return kids[0]
         if op in ("vector", "matrix"):
             return self.vector(node, kids)
-        assert all(isinstance(t, Known) for t in kids), "rule 1 fixes every operand here"
+        assert Open not in map(type, kids), "rule 1 fixes every operand here"
         if op == "transpose":
             return self.transpose(node, kids[0].dims)
         if op == "matmul":
@@ -294,26 +314,43 @@ class Walk:
     def elementwise(self, node: Expr, kids: list):
         """Operands with a known shape broadcast against each other; each one whose shape
         comes from the expression gives it to the group of the undeclared operands."""
-        word = E.OP_WORDS.get(node.op, node.op)
-        opens = [t.group for t in kids if isinstance(t, Open)]
+        opens = [t[0] for t in kids if type(t) is Open]
         group = self.groups.merge(opens) if opens else None
         out = None
         for k, (arg, t) in enumerate(zip(node.args, kids)):
-            if isinstance(t, Open):
+            if type(t) is Open:
                 continue
-            if group is not None and t.firm:
-                self.groups.give(group, Gift(t.dims, arg))
-            out = t if out is None else self.broadcast(word, node, k, out, arg, t)
-        if out is not None and out.firm:
+            if group is not None and t[1]:
+                self.groups.give(group, Gift(t[0], arg))
+            out = t if out is None else self.broadcast(node, k, out, arg, t)
+        if out is not None and out[1]:
             return out
-        return Open(group) if group is not None else _LOOSE_SCALAR
+        return _make(Open, (group,)) if group is not None else _LOOSE_SCALAR
 
-    def broadcast(self, word: str, node: Expr, k: int, ta: Known, b: Expr, tb: Known) -> Known:
-        firm = ta.firm or tb.firm
-        if ta.dims == ():
-            return Known(tb.dims, firm)
-        if tb.dims == ():
-            return Known(ta.dims, firm)
+    def elementwise2(self, node: Expr, ta, tb):
+        """`elementwise` for two operands, as most are, without its loops."""
+        if type(ta) is Open:
+            if type(tb) is Open:
+                return _make(Open, (self.groups.merge([ta[0], tb[0]]),))
+            opened, known, arg = ta, tb, node.args[1]
+        elif type(tb) is Open:
+            opened, known, arg = tb, ta, node.args[0]
+        else:
+            out = self.broadcast(node, 1, ta, node.args[1], tb)
+            return out if out[1] else _LOOSE_SCALAR
+        group = self.groups.find(opened[0])
+        if known[1]:
+            self.groups.give(group, Gift(known[0], arg))
+            return known
+        return _make(Open, (group,))
+
+    def broadcast(self, node: Expr, k: int, ta: Known, b: Expr, tb: Known) -> Known:
+        firm = ta[1] or tb[1]
+        if ta[0] == ():
+            return _make(Known, (tb[0], firm))
+        if tb[0] == ():
+            return _make(Known, (ta[0], firm))
+        word = E.OP_WORDS.get(node.op, node.op)
         why = "element-wise operands must have the same shape"
         if len(ta.dims) != len(tb.dims):
             raise _mismatch(self.sizes, word, _Prefix(node, k), ta, b, tb,
@@ -375,12 +412,13 @@ class Walk:
 def settle(walk: Walk, example_size: str = "n") -> None:
     """Give every group its shape: the one its gifts agree on (their sizes tied), or the
     default for its case when it was given none."""
+    groups, dims_of = walk.groups.groups, walk.dims
     for g in walk.groups.roots():
-        group = walk.groups.groups[g]
-        dims = (_agreed(walk.sizes, group, example_size) if group.gifts
-                else _default(walk.sizes, group.names, example_size))
-        for name in group.names:
-            walk.dims[name] = dims
+        names, gifts = groups[g]
+        dims = (_agreed(walk.sizes, groups[g], example_size) if gifts
+                else _default(walk.sizes, names, example_size))
+        for name in names:
+            dims_of[name] = dims
 
 
 def _agreed(sizes_: SizeClasses, group: Group, example_size: str) -> tuple:
@@ -407,10 +445,10 @@ def _two_shapes(sizes_: SizeClasses, names, a: Gift, b: Gift, example_size: str)
 
 
 def _default(sizes_: SizeClasses, names, example_size: str) -> tuple:
-    cases = {n[0].isupper() for n in names}
-    if len(cases) > 1:
+    upper = names[0][0].isupper()
+    if len(names) > 1 and any(n[0].isupper() != upper for n in names):
         raise _mixed_case(names, None, example_size)
-    return (sizes_.new(), sizes_.new()) if cases.pop() else (sizes_.new(),)
+    return (sizes_.new(), sizes_.new()) if upper else (sizes_.new(),)
 
 
 # ---------------------------------------------------------------- declarations and symbols
@@ -434,73 +472,109 @@ def check_declarations(declared: dict, names) -> None:
 def name_sizes(walk: Walk, order, used) -> dict[str, tuple]:
     """Every variable's shape, free sizes named by fresh symbols: vectors first, so x gets n
     and a matrix W (m x n) its rows m, as in the article."""
-    used = set(used)
-    for value in walk.sizes.value:
-        if isinstance(value, sizes.Sym):
-            used |= sizes.symbols(value)
-    fresh = sizes.fresh_names(used)
-    ordered = [d for n in order if len(walk.dims[n]) == 1 for d in walk.dims[n]] + \
-              [d for n in order if len(walk.dims[n]) == 2 for d in walk.dims[n]]
-    for d in ordered:
-        r = walk.sizes.find(d)
-        if walk.sizes.value[r] is None:
-            walk.sizes.value[r] = sizes.symbol(next(fresh))
-    return {n: tuple(walk.sizes.get(d) for d in walk.dims[n]) for n in order}
+    value, find = walk.sizes.value, walk.sizes.find
+    fresh = None
+    for rank in (1, 2):
+        for n in order:
+            dims = walk.dims[n]
+            if len(dims) != rank:
+                continue
+            for d in dims:
+                r = find(d)
+                if value[r] is None:
+                    if fresh is None:       # names not yet used by any size or variable
+                        used = set(used)
+                        for v in value:
+                            if isinstance(v, sizes.Sym):
+                                used |= sizes.symbols(v)
+                        fresh = sizes.fresh_names(used)
+                    value[r] = sizes.symbol(next(fresh))
+    out = {}
+    for n in order:
+        dims = walk.dims[n]
+        if len(dims) == 1:
+            out[n] = (value[find(dims[0])],)
+        elif len(dims) == 2:
+            out[n] = (value[find(dims[0])], value[find(dims[1])])
+        else:
+            out[n] = tuple([value[find(d)] for d in dims])
+    return out
 
 
 # ---------------------------------------------------------------- the whole inference
 
 def variable_shapes(tree: Expr, declared: dict[str, tuple], extra_names=(),
-                    names=None) -> dict[str, tuple]:
+                    names=None, shaping=None) -> dict[str, tuple]:
     """The shape of every variable (those of the expression, then `extra_names`); `names`:
-    the expression's variables (tree.variables()), when the caller has them."""
+    the expression's variables (tree.variables()), when the caller has them; `shaping`:
+    False when the caller knows the tree has no operation of rule 1 (SHAPING)."""
     names = tree.variables() if names is None else names
     order = list(dict.fromkeys(names + list(extra_names)))
     check_declarations(declared, order)
-    example_size = next(sizes.fresh_names(set(order)))     # for hints: a size, not a name
-    fixed = kind_fixed_names(tree, declared, example_size)
+    # for hints: a size, not a name
+    example_size = "n" if "n" not in order else next(sizes.fresh_names(set(order)))
+    fixed = kind_fixed_names(tree, declared, example_size) if shaping is not False else []
     assume_row: set[int] = set()
     while True:
         walk = Walk(declared, fixed, assume_row)
         walk.visit(tree)
-        for name in order:
-            if name not in walk.dims:
+        for name in order:       # those of extra_names the expression does not have
+            if name not in walk.dims and name not in walk.groups.of:
                 walk.groups.of_name(name)
         settle(walk, example_size)
         # A size that turned out to be 1 only after the operation asking about it was typed:
         # type again, this time knowing it (the set only grows, so this ends).
-        late = {nid for nid, rows in walk.said_not_row if walk.sizes.get(rows) == 1}
+        late = {nid for nid, rows in walk.said_not_row if walk.sizes.get(rows) == 1} \
+            if walk.said_not_row else None
         if not late:
             return name_sizes(walk, order, list(order) + list(declared))
         assume_row |= late
 
 
 def infer(tree: Expr, declared: dict[str, tuple], extra_names=(),
-          names=None) -> tuple[Expr, dict[str, tuple]]:
+          names=None, shaping=None, shared=True) -> tuple[Expr, dict[str, tuple]]:
     """Typed tree and the shape of every variable (those of the expression, then `extra_names`;
-    `names` as for variable_shapes)."""
-    shapes = variable_shapes(tree, declared, extra_names, names)
-    return retype(tree, shapes), shapes
+    `names` and `shaping` as for variable_shapes; `shared` as for retype)."""
+    shapes = variable_shapes(tree, declared, extra_names, names, shaping)
+    return retype(tree, shapes, shared), shapes
 
 
-def retype(tree: Expr, shapes: dict[str, tuple]) -> Expr:
-    """Rebuild `tree` with every node's shape checked (expr.typed)."""
-    return _retyped(tree, shapes, {})
+def retype(tree: Expr, shapes: dict[str, tuple], shared=True) -> Expr:
+    """Rebuild `tree` with every node's shape checked (expr.typed). `shared`: False when the
+    caller knows no node appears twice (only names given with `where` share), so that none
+    is remembered."""
+    return _retyped(tree, shapes, {} if shared else None)
 
 
-def _retyped(node: Expr, shapes: dict, memo: dict[int, Expr]) -> Expr:
+def _retyped(node: Expr, shapes: dict, memo: dict[int, Expr] | None) -> Expr:
     """(A function of its own, not a closure: a closure that calls itself is a reference
     cycle, and would keep the whole tree alive until the garbage collector runs.)"""
-    key = id(node)
-    if key in memo:
-        return memo[key]
-    if node.op == "var":
+    if memo is not None and id(node) in memo:
+        return memo[id(node)]
+    op, args = node.op, node.args
+    if op == "var":
         out = Expr("var", (), node.value, tuple(shapes[node.value]), node.column)
-    elif node.op == "num":
-        out = Expr("num", (), node.value, (), node.column)
+    elif not args:
+        # A number is a scalar from the start (the parser says so); other leaves are sized
+        out = node if node.shape is not None else E.typed(op, (), node.value, node.column)
     else:
-        value = None if node.op == "add" else node.value   # a sum's value: sign columns
-        out = E.typed(node.op, [_retyped(a, shapes, memo) for a in node.args], value,
-                      node.column)
-    memo[key] = out
+        if len(args) == 1:
+            args = (_retyped(args[0], shapes, memo),)
+        elif len(args) == 2:
+            args = (_retyped(args[0], shapes, memo), _retyped(args[1], shapes, memo))
+        else:
+            args = tuple([_retyped(a, shapes, memo) for a in args])
+        if op in _SAME_SHAPE:       # expr.typed's own answer, without its call
+            out = Expr(op, args, node.value, args[0].shape, node.column)
+        elif len(args) == 2 and op in _BROADCAST and (
+                args[0].shape == () or args[1].shape == () or args[0].shape == args[1].shape):
+            # expr.typed's answer for element-wise operands that agree, without its calls
+            value = None if op == "add" else node.value   # a sum's value: sign columns
+            out = Expr(op, args, value, args[1].shape if args[0].shape == () else args[0].shape,
+                       node.column)
+        else:
+            value = None if op == "add" else node.value
+            out = E.typed(op, args, value, node.column)
+    if memo is not None:
+        memo[id(node)] = out
     return out

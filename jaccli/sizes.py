@@ -59,7 +59,14 @@ Size = int | Sym      # what every function here takes and gives
 
 
 def symbol(name: str) -> Sym:
-    return Sym({(name,): 1})
+    """The size `name` on its own: Sym({(name,): 1}), made directly (one for every size
+    jac names)."""
+    s = _new_sym(Sym)
+    s.terms, s._key, s._text = {(name,): 1}, (((name,), 1),), name
+    return s
+
+
+_new_sym = object.__new__
 
 
 def _terms(s: Size) -> dict[tuple[str, ...], int]:

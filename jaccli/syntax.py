@@ -1,7 +1,8 @@
 """Text to untyped expression nodes: the Lark grammar in `grammar/jac.lark`, run by the LALR
 driver in `lalr.py` with callbacks (`ToExpr`) that build `Expr` nodes as rules reduce (no
 parse tree, no recursion), and syntax errors turned into `SyntaxProblem`s with a 1-based
-column and a message in words.
+column and a message in words. (Numbers, scalars whatever surrounds them, come typed.) While
+they read, the callbacks note what would otherwise take a walk of the tree (`parse_noting`).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from fractions import Fraction
 from . import lalr
 from .errors import NameProblem, SyntaxProblem, Unsupported
 from . import sizes
-from .expr import ARITY, BLOCK_FUNCTIONS, FUNCTIONS, SIZED, Expr, written_size
+from .expr import ARITY, BLOCK_FUNCTIONS, FUNCTIONS, SHAPING_OPS, SIZED, Expr, written_size
 
 # Numbers are kept exact (fractions); a literal longer than this is refused.
 MAX_NUMBER_DIGITS = 400
@@ -30,6 +31,11 @@ _WORDS = {
     "$END": "the end of the expression", "WHERE": "'where'", "EQUALS": "'='",
 }
 
+# For membership tests (FUNCTIONS, a tuple, keeps the order the hints list them in).
+_FUNCTION_NAMES = frozenset(FUNCTIONS)
+# The operations shape rule 1 starts from (shapes.SHAPING): a parse notes whether it made one.
+SHAPING = frozenset(SHAPING_OPS + ("transpose",))
+
 _parser = None
 
 
@@ -45,7 +51,14 @@ def grammar_path() -> str:
 
 class ToExpr:
     """The parser's callbacks: each is named after a grammar rule or alias, takes the
-    rule's children (tokens and `Expr`s) and returns an `Expr`."""
+    rule's children (tokens and `Expr`s) and returns an `Expr`. Per parse they note the
+    names given with `where` (`given`), whether a size was written with a name
+    (`size_names`), the variables in the order they were read (`names`: the order of
+    Expr.variables, as nodes are made left to right) and whether an operation of shape rule 1
+    was made (`shaping`)."""
+
+    def __init__(self):
+        self.given, self.size_names, self.names, self.shaping = {}, False, {}, False
 
     def num(self, c):
         text = str(c[0])
@@ -53,18 +66,21 @@ class ToExpr:
             raise Unsupported(f"a number of {len(text)} characters is longer than jac reads "
                               f"({MAX_NUMBER_DIGITS})", column=c[0].column,
                               hint="write it with an exponent, as 1e400")
-        return Expr("num", (), Fraction(text), column=c[0].column)
+        # A whole number (most are) as an int first: Fraction reads a string with a regex.
+        value = Fraction(int(text)) if text.isdigit() else Fraction(text)
+        return Expr("num", (), value, (), c[0].column)     # a scalar, known now
 
     def var(self, c):
         name = str(c[0])
-        if name in FUNCTIONS:
+        if name in _FUNCTION_NAMES:
             raise NameProblem(f"'{name}' is a function, not a variable: call it as {name}(...)",
                               column=c[0].column)
-        return Expr("var", (), name, column=c[0].column)
+        self.names[name] = None
+        return Expr("var", (), name, None, c[0].column)
 
     def call(self, c):
         name, args = c[0], (c[2] if len(c) == 4 else [])
-        if name not in FUNCTIONS:
+        if name not in _FUNCTION_NAMES:
             import difflib
             close = difflib.get_close_matches(str(name), FUNCTIONS, n=1)
             hint = f"did you mean '{close[0]}'?" if close else \
@@ -80,7 +96,9 @@ class ToExpr:
             want = ARITY[name]
             raise SyntaxProblem(f"{name} takes {want} argument{'s' if want > 1 else ''}, "
                                 f"not {len(args)}", column=name.column)
-        return Expr(str(name), tuple(args), column=name.column)
+        if name in SHAPING:
+            self.shaping = True
+        return Expr(str(name), tuple(args), None, None, name.column)
 
     def sized(self, name, args, column):
         """eye(n), ones(n), ones(m, n), zeros(...), commutation(m, n): the arguments are
@@ -91,6 +109,8 @@ class ToExpr:
             raise SyntaxProblem(f"{name} takes {want} size argument(s), not {len(args)}",
                                 column=column)
         dims = tuple(_size_of(a) for a in args)
+        if not all(type(d) is int for d in dims):
+            self.size_names = True
         if name == "eye":
             return Expr("eye", (), dims[0], column=column)
         return Expr(name, (), dims, column=column)
@@ -105,8 +125,8 @@ class ToExpr:
                                         f"long: {width} and {len(row.args)} entries",
                                         column=row.column)
             flat = tuple(a for row in entries for a in row.args)
-            return Expr("matrix", flat, (len(entries), width), column=c[0].column)
-        return Expr("vector", entries, column=c[0].column)
+            return Expr("matrix", flat, (len(entries), width), None, c[0].column)
+        return Expr("vector", entries, None, None, c[0].column)
 
     def group(self, c):
         return c[1]
@@ -115,31 +135,36 @@ class ToExpr:
         return [x for x in c if isinstance(x, Expr)]
 
     def sum_chain(self, c):
-        terms = [c[0]]
-        for sign, term in zip(c[1::2], c[2::2]):
-            terms.append(term if sign == "+" else Expr("neg", (term,), column=sign.column))
+        terms, columns = [c[0]], []
+        for i in range(1, len(c), 2):
+            sign, term = c[i], c[i + 1]
+            terms.append(term if sign == "+" else Expr("neg", (term,), None, None, sign.column))
+            columns.append(sign.column)
         # value: the column of every sign, so a shape error can point at its '+'
-        return Expr("add", tuple(terms), tuple(sign.column for sign in c[1::2]),
-                    column=c[1].column)
+        return Expr("add", tuple(terms), tuple(columns), None, c[1].column)
 
     def product_chain(self, c):
         out = c[0]
-        for op, operand in zip(c[1::2], c[2::2]):
-            out = Expr(_OPS[str(op)], (out, operand), column=op.column)
+        for i in range(1, len(c), 2):
+            op = _OPS[c[i]]
+            out = Expr(op, (out, c[i + 1]), None, None, c[i].column)
+            if op in SHAPING:
+                self.shaping = True
         return out
 
     def neg(self, c):
-        return Expr("neg", (c[1],), column=c[0].column)
+        return Expr("neg", (c[1],), None, None, c[0].column)
 
     def pow(self, c):
-        return Expr("pow", (c[0], c[2]), column=c[1].column)
+        return Expr("pow", (c[0], c[2]), None, None, c[1].column)
 
     def transpose(self, c):
-        return Expr("transpose", (c[0],), column=c[1].column)
+        self.shaping = True
+        return Expr("transpose", (c[0],), None, None, c[1].column)
 
     def binding(self, c):
         name = str(c[0])
-        if name in FUNCTIONS:
+        if name in _FUNCTION_NAMES:
             raise NameProblem(f"'{name}' is a function and cannot be given as a name",
                               column=c[0].column)
         return _Binding(name, c[2], c[0].column)
@@ -204,11 +229,20 @@ def parse(text: str) -> Expr:
 
 def parse_naming(text: str) -> tuple[Expr, dict]:
     """Parse one expression: (it, {each name given with `where`: what it stands for})."""
+    return parse_noting(text)[:2]
+
+
+def parse_noting(text: str) -> tuple[Expr, dict, list | None, bool | None]:
+    """Parse one expression: (it, the names given with `where` as for parse_naming, its
+    variables as Expr.variables lists them, whether it has an operation of shape rule 1),
+    the last two None when unknown (names given with `where` or used as sizes rewrite the
+    tree after it was read: ask the tree)."""
     if not text.strip():
         raise SyntaxProblem("the expression is empty", column=1)
-    parser().callbacks.given = {}
+    callbacks = parser().callbacks
+    callbacks.given, callbacks.size_names, callbacks.names, callbacks.shaping = {}, False, {}, False
     try:
-        tree = parser().parse(text)
+        tree = _parser.parse(text)
     except lalr.UnexpectedCharacters as e:
         ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
         what = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}"
@@ -216,7 +250,15 @@ def parse_naming(text: str) -> tuple[Expr, dict]:
                             hint=_explain_character(ch)) from None
     except lalr.UnexpectedToken as e:
         raise _token_problem(text, e) from None
-    return _sizes_as_numbers(tree, _size_names_within_depth(tree)), parser().callbacks.given
+    given = callbacks.given
+    # Every node the callbacks make stands on a token of its own, or on the sign a
+    # negated term shares with its sum: a tree parsed from fewer than MAX_DEPTH / 2
+    # characters, without names given, cannot nest deeper than MAX_DEPTH.
+    if given or callbacks.size_names or 2 * len(text) > MAX_DEPTH:
+        tree = _sizes_as_numbers(tree, _size_names_within_depth(tree))
+    if given or callbacks.size_names:
+        return tree, given, None, None
+    return tree, given, list(callbacks.names), callbacks.shaping
 
 
 class _Binding:
