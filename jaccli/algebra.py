@@ -229,7 +229,8 @@ class Algebra:
                 operands.append(node)
         first = operands[0]
         p, shape = self.poly(first), first.shape    # the product so far, apart from ...
-        c, f = 1, None                    # ... c·f: one-term operands not yet in
+        c: int | Fraction = 1             # ... c·f: one-term operands not yet in
+        f = None
         for operand in operands[1:]:
             q = self.poly(operand)
             if len(q) == 1 and len(p) <= 1:
@@ -489,7 +490,7 @@ class Algebra:
         return self.atom(typed("sum", (m,)))
 
     # ------------------------------------------------------------------ poly -> expression
-    def content(self, p: dict) -> tuple[Fraction, dict, dict]:
+    def content(self, p: dict) -> tuple[Fraction | int, dict, dict]:
         """p = g · F · rest: the number and the factors every term shares."""
         coefficients = list(p.values())
         # A shared number comes out when it makes the terms whole without new denominators:
@@ -713,7 +714,7 @@ def _transposes(e: Expr) -> int:
 
 # ---------------------------------------------------------------- small helpers
 
-def scaled(c: Fraction, t: Expr) -> Expr:
+def scaled(c: Fraction | int, t: Expr) -> Expr:
     """c·t written as p*t/q: -2*t/3, t/n, -t."""
     if t is _ONE or (t.op == "num" and t.value == 1):
         return E.num(c)

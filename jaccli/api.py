@@ -122,8 +122,8 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
         guess = nearest(n, [m for m in names_in_expression if m not in declared])
         if shared and not guess:
             continue
-        given = "a value (--at)" if n in values else "a --shape"
-        warnings.append(f"{n} has {given} but does not appear in the expression; it is not used"
+        source = "a value (--at)" if n in values else "a --shape"
+        warnings.append(f"{n} has {source} but does not appear in the expression; it is not used"
                         + (f"; did you mean '{guess}'?" if guess else ""))
     warnings.extend(confusable_names(names_in_expression))
 
@@ -181,7 +181,7 @@ def _check_nesting(text: str) -> None:
     """Calls and vectors nested deeper than the parser's limit, refused before parsing (and
     before the length check, so that the answer points at the depth): a scan of at most
     MAX_EXPRESSION_CHARS characters."""
-    open_nodes = []      # for each open bracket: 1 if it makes a node, 0 for grouping
+    open_nodes: list[int] = []      # for each open bracket: 1 if it makes a node, 0 for grouping
     depth = 0
     for m in _BRACKETS.finditer(text, 0, MAX_EXPRESSION_CHARS + 1):
         opener = m.group(2)

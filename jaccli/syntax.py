@@ -30,7 +30,7 @@ _WORDS = {
     "$END": "the end of the expression", "WHERE": "'where'", "EQUALS": "'='",
 }
 
-_parser = None
+_parser: lalr.Parser | None = None
 
 
 def grammar_path() -> str:
@@ -276,7 +276,7 @@ def _size_of(e: Expr):
     if e.op == "mul":
         return sizes.mul(_size_of(e.args[0]), _size_of(e.args[1]))
     if e.op == "add":
-        out = 0
+        out: sizes.Size = 0
         for a in e.args:
             out = sizes.add(out, _size_of(a))
         return out
