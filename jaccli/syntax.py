@@ -5,6 +5,7 @@ column and a message in words.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import types
 from fractions import Fraction
@@ -31,16 +32,18 @@ _WORDS = {
 }
 
 _parser: lalr.Parser | None = None
+# The installed grammar's package (a source checkout has grammar/ beside jaccli/). Imported
+# by name: the compiled build (setup.py) is made from a checkout, where `from .grammar import`
+# names no module.
+GRAMMAR_PACKAGE = __package__ + ".grammar"
 
 
 def grammar_path() -> str:
     """The installed `jaccli/grammar/jac.lark`, or `grammar/jac.lark` of a source checkout."""
-    try:
-        from . import grammar
-    except ImportError:
-        return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                            "grammar", "jac.lark")
-    return os.path.join(os.path.dirname(grammar.__file__), "jac.lark")
+    here = os.path.dirname(os.path.abspath(__file__))
+    installed = os.path.join(here, "grammar", "jac.lark")
+    return installed if os.path.exists(installed) else \
+        os.path.join(os.path.dirname(here), "grammar", "jac.lark")
 
 
 class ToExpr:
@@ -183,16 +186,16 @@ def shipped_tables():
     """`jaccli.grammar.tables` when installed, `grammar/tables.py` in a source checkout (where
     jaccli/ has no grammar package), or None."""
     try:
-        from .grammar import tables
+        tables = importlib.import_module(GRAMMAR_PACKAGE + ".tables")
     except ImportError:
-        import importlib.util
+        from importlib import util
 
         path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "grammar", "tables.py")
         if not os.path.exists(path):
             return None
-        spec = importlib.util.spec_from_file_location("jaccli_grammar_tables", path)
-        tables = importlib.util.module_from_spec(spec)
+        spec = util.spec_from_file_location("jaccli_grammar_tables", path)
+        tables = util.module_from_spec(spec)
         spec.loader.exec_module(tables)
     return tables
 
