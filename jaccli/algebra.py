@@ -450,9 +450,10 @@ class Algebra:
         f = self.factors_of(m)
         if len(f) > 1 or next(iter(f.values())) != 1:          # (A ⊙ B)ᵀ = Aᵀ ⊙ Bᵀ
             out = {_ONE: 1}
-            for b, x in f.items():
+            for b, power in f.items():
                 pb = self.transpose_core(b, b.shape)
-                out = self.product(out, (), self.raised(pb, b.shape, x) if x != 1 else pb, ())
+                out = self.product(out, (), self.raised(pb, b.shape, power) if power != 1 else pb,
+                                   ())
             return out
         if m.op in _ELEMENTWISE:                                  # f(A)ᵀ = f(Aᵀ)
             inner = self.build(self.transposed(m.args[0]), _flipped(m.shape))

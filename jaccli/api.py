@@ -34,7 +34,7 @@ class JacobianResult:
     def __init__(self, wrt: str, jacobian: Jacobian):
         self.wrt = wrt
         self.jacobian = jacobian    # in the chosen layout
-        self.value = None           # values.DiagonalValue | DenseValue | None
+        self.value: object = None   # values.DiagonalValue | DenseValue | None
         # For a scalar f and one matrix W: ∂f/∂W with W's own shape (None otherwise, or when
         # the Jacobian has no matrix form), as deep-learning code uses it.
         self.gradient: Expr | None = None
@@ -54,7 +54,7 @@ class Result:
         self.jacobians: list[JacobianResult] = jacobians
         self.warnings: list[str] = warnings
         self.values = values
-        self.output_value = None        # f's own value at the given values (ndarray or float)
+        self.output_value: object = None    # f's own value at the given values (ndarray, float)
         self.hessians: list[JacobianResult] = []    # --hessian (hessian.py)
 
 

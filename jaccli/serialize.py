@@ -117,7 +117,7 @@ def to_dict(result: Result) -> dict:
 
 
 def _document(result: Result) -> dict:
-    doc = {
+    doc: dict = {
         "expression": result.expression,
         "layout": result.layout,
         "output": {"kind": output_kind(result.output_shape), "shape": _shape(result.output_shape)},
