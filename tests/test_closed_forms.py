@@ -256,6 +256,15 @@ def test_a_sum_kept_whole_beside_a_vector_stays_a_scalar(layout):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
+def test_blocks_one_per_variable_read_back(layout):
+    """∂(sum(x)·sum(A))/∂(A, x) = [sum(x)·𝟏ᵀ, sum(A)·𝟏ᵀ]: the 𝟏s are as long as vec(A) and
+    x, which the reader knows from the variables, not from the form."""
+    values = _random(10, x=(3,), A=(2, 3))
+    doc = check_document("sum(x) * sum(A)", values, ["A,x"], layout)
+    assert doc["jacobians"][0]["shape"] == ([1, 9] if layout == "numerator" else [9, 1])
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_entry_previews_keep_transposes(layout):
     _, screen = run("x'@A@x", wrt=["x"], shapes={"x": "3"}, layout=layout)
     cells = re.findall(r"\(([^()]*(?:\([^()]*\)[^()]*)*)\)[₁₂₃]", screen)
