@@ -264,6 +264,8 @@ class Algebra:
     def as_factor(self, p: dict, shape) -> dict:
         """A sum kept whole, as one factor: its shared content stays outside."""
         g, common, rest = self.content(p)
+        if any(b.shape != () for b in common):       # the shared factors carry the shape:
+            shape = _broadcast(rest)                 # e ⊙ (0.5 + s), not e ⊙ (0.5 + s)·𝟏
         return {self.term(times(common, {self.whole(self.sum_expr(rest, shape)): 1})): g}
 
     def whole(self, e: Expr) -> Expr:

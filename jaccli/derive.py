@@ -23,6 +23,8 @@ class Derivation:
         self.tree = tree
         # node -> {variable name: indices of the operands that contain it}
         self.paths: dict[Expr, dict[str, tuple[int, ...]]] = {}
+        # (node, operand index) -> ∂node/∂operand: the same for every variable
+        self.locals: dict[tuple[Expr, int], J.Jacobian] = {}
         paths = self.paths
         stack = [tree]
         while stack:                      # post-order without recursion
@@ -70,14 +72,20 @@ class Derivation:
             out = J.vstack(self._d(a, name, n, memo) for a in node.args)
         elif len(through) == 1:                     # one path: no sum to form
             i = through[0]
-            out = J.jmul(rules.local(node, i), self._d(node.args[i], name, n, memo))
+            out = J.jmul(self._local(node, i), self._d(node.args[i], name, n, memo))
             if isinstance(out, J.Sum):              # as jsum would: its terms merged
                 out = J.jsum(out)
         else:
-            out = J.jsum(*(J.jmul(rules.local(node, i), self._d(node.args[i], name, n, memo))
+            out = J.jsum(*(J.jmul(self._local(node, i), self._d(node.args[i], name, n, memo))
                            for i in through))
         memo[node] = out
         return out
+
+    def _local(self, node: Expr, i: int) -> J.Jacobian:
+        local = self.locals.get((node, i))
+        if local is None:
+            local = self.locals[node, i] = rules.local(node, i)
+        return local
 
 
 def jacobian(tree: Expr, name: str, shape: tuple) -> J.Jacobian:

@@ -908,7 +908,10 @@ def simplified(j: Jacobian, algebra: Algebra | None = None) -> Jacobian:
     let kinds merge (a product collapses to a row, then meets another row), so the payloads
     are simplified once more after the kinds have been combined again."""
     alg = algebra or Algebra()
-    return map_payloads(_recombine(map_payloads(j, alg.simplify)), alg.simplify)
+    once = map_payloads(j, alg.simplify)
+    if not isinstance(once, (Sum, Product, Kron, Stack)):     # no kinds to combine again
+        return once
+    return map_payloads(_recombine(once), alg.simplify)
 
 
 def _recombine(j: Jacobian) -> Jacobian:

@@ -235,11 +235,23 @@ def _mul(e: Expr, s: Style) -> tuple[str, int]:
         symbol = " "
     # a·(b·c) = a·b·c and a·(b/c) = a·b/c: no parentheses needed on the right.
     right = MUL if b.op in ("mul", "div") and symbol.strip() else (UNARY + 1 if symbol.strip() else POW)
+    if right == MUL and s.ascii and a.shape != () and \
+            _leftmost(b, ("mul", "div")).op in ("matmul", "dot"):
+        right = UNARY + 1       # a*(X@y*c), not a*X@y*c: that is ((a*X)@y)*c
     if not scalar and not s.ascii:       # a ⊙ (B c): ⊙ and a product never mix bare
         # ⊙ is associative: a ⊙ b ⊙ c needs no parentheses
         return (_hadamard_operand(a, s, MUL) + symbol +
                 _hadamard_operand(b, s, right)), MUL
     return show(a, s, MUL) + symbol + show(b, s, right), MUL
+
+
+def _leftmost(e: Expr, ops: tuple) -> Expr:
+    """The operand `e` begins with when printed, looking through the operators `ops` (the
+    input language reads '*', '/' and '@' alike, left to right: a bare right operand's first
+    factor joins the product on its left)."""
+    while e.op in ops:
+        e = e.args[0]
+    return e
 
 
 def _div(e: Expr, s: Style) -> tuple[str, int]:
@@ -256,6 +268,12 @@ def _matmul(e: Expr, s: Style) -> tuple[str, int]:
     if s.latex and a.shape is not None and len(a.shape) == 1 and len(b.shape) != 2:  # wᵀx
         return show(a, s, POSTFIX) + s.transpose + " " + show(b, s, UNARY + 1), MUL
     right = MUL if _is_product(b) and _is_product(e) else UNARY + 1     # A B x = A (B x)
+    if right == MUL and s.ascii:
+        first = _leftmost(b, ("matmul",))
+        if first.op in ("mul", "div") or len(first.shape) != 2:
+            # P @ (1/A^2 @ x), not P @ 1/A^2 @ x: that is ((P @ 1)/A^2) @ x; and B @ (x @ C),
+            # not B @ x @ C: NumPy's x is a column after B and a row before C
+            right = UNARY + 1
     if not s.ascii:                      # (a ⊙ B) c, (A ⊗ B) C: never bare
         return _operand(a, s, MUL) + symbol + _operand(b, s, right), MUL
     return show(a, s, MUL) + symbol + show(b, s, right), MUL

@@ -168,15 +168,26 @@ def check_forms(doc: dict, entry: dict, want: np.ndarray, values: dict, what: st
     lat = entry["latex"]
     assert not LEAKED.search(lat), f"{what}: a value leaked into {lat!r}"
     try:
-        got = paper_value(lat, "latex", values, want.shape, where_of(doc, entry, "latex"))
+        got = paper_value(lat, "latex", values, want.shape, where_of(doc, entry, "latex"),
+                          blocks_of(doc, entry["wrt"], values))
     except NotationError as e:
         raise AssertionError(f"{what}: latex {lat!r} does not read: {e}") from None
     assert got.shape == want.shape, f"{what}: latex {lat!r} reads as {got.shape}, not {want.shape}"
     close(got, want, f"{what}: latex {lat!r}")
 
 
+def blocks_of(doc: dict, wrt: str, values: dict):
+    """paper_value's `split`: a Jacobian with respect to x,y is [J_x, J_y] (numerator layout)
+    or [J_xᵀ; J_yᵀ], a block per variable as long as the variable has entries."""
+    names = wrt.split(",")
+    if len(names) < 2:
+        return None
+    lengths = [int(np.size(values[n])) for n in names]
+    return (None, lengths) if doc["layout"] == "numerator" else (lengths, None)
+
+
 def check_terminal(forms: list[tuple[str, dict]], targets: list[np.ndarray], values: dict,
-                   what: str) -> None:
+                   what: str, split=None) -> None:
     """Each printed form reads (papers' notation, with its `where` names) as one of the
     targets: the Jacobian, or the gradient shaped like the matrix."""
     assert forms, f"{what}: no ∂f/∂… line in the terminal output"
@@ -186,7 +197,7 @@ def check_terminal(forms: list[tuple[str, dict]], targets: list[np.ndarray], val
         errors = []
         for want in targets:
             try:
-                got = paper_value(form, "unicode", values, want.shape, where)
+                got = paper_value(form, "unicode", values, want.shape, where, split)
                 if got.shape == want.shape and np.allclose(got, want, rtol=1e-7,
                                                            atol=1e-9 * max(1.0, np.max(np.abs(want)))):
                     break
@@ -228,5 +239,6 @@ def check_document(text: str, values: dict, wrt, layout: str, shapes=None) -> di
                 check_forms(doc, {**grad, **grad["named"]}, g, values, f"{label} gradient (named)",
                             through_jac=False)
             targets.append(g)
-        check_terminal(printed.get(entry["wrt"], []), targets, values, label)
+        check_terminal(printed.get(entry["wrt"], []), targets, values, label,
+                       blocks_of(doc, entry["wrt"], values))
     return doc

@@ -238,14 +238,20 @@ def _fill(known: list, total) -> list:
     return known
 
 
-def assemble_blocks(rows: list[list], shape=None, scalar=lambda a: np.ndim(a) == 0) -> np.ndarray:
+def assemble_blocks(rows: list[list], shape=None, scalar=lambda a: np.ndim(a) == 0,
+                    split=(None, None)) -> np.ndarray:
     """A block matrix: a scalar item fills its block; a vector is a column; a block's height
     comes from its row, its width from its column; a row or column of scalars alone is 1
-    high or wide, unless `shape` (the whole result's) says otherwise (`[0; I]` in 5 rows)."""
+    high or wide, unless `shape` (the whole result's) says otherwise (`[0; I]` in 5 rows).
+    `split`: (heights, widths) of the blocks where the reader knows them (a Jacobian with
+    respect to x,y has a block per variable), else None."""
     if len({len(r) for r in rows}) != 1:
         raise ValueError("oracle: a block matrix with rows of different lengths")
-    heights = [None] * len(rows)
-    widths = [None] * len(rows[0])
+    known_heights, known_widths = split
+    heights = list(known_heights) if known_heights and len(known_heights) == len(rows) \
+        else [None] * len(rows)
+    widths = list(known_widths) if known_widths and len(known_widths) == len(rows[0]) \
+        else [None] * len(rows[0])
     lone = lambda items: all(scalar(a) for a in items)               # noqa: E731
     for attempt in range(4):                    # what one block fixes, another may need
         if attempt == 2:                        # then a row or column of scalars alone is 1

@@ -542,6 +542,27 @@ def _concrete(v) -> np.ndarray:
     return v
 
 
+def _vec(a):
+    """vec(M), row by row. M of I or 𝟏 with one side known takes the other from the length
+    the context gives vec(M): vec(𝟏 xᵀ) of length 6 with x of length 3 has 𝟏 of length 2."""
+    if not isinstance(a, Lazy):
+        return a.reshape(-1, 1)
+
+    def inner(length):
+        r, c = a.rows, a.cols
+        if r is None and c is not None:
+            r = length // c
+        elif c is None and r is not None:
+            c = length // r
+        return _concrete(a.sized(r, c))
+
+    def complete(r, c):
+        if r is None and a.rows is not None and a.cols is not None:
+            r = a.rows * a.cols
+        return r, 1
+    return Lazy(None, 1, lambda r, c: inner(r).reshape(-1, 1), complete)
+
+
 def _matmul(a, b):
     """Juxtaposition: the matrix product, or a scalar times something."""
     if _is_scalar(a) or _is_scalar(b):
@@ -623,7 +644,9 @@ def _blocks(rows: list[list]):
     try:
         return assemble_blocks(rows, scalar=_is_scalar)
     except NeedsSize:
-        return Lazy(None, None, lambda r, c: assemble_blocks(rows, (r, c), scalar=_is_scalar))
+        lazy = Lazy(None, None, lambda r, c: assemble_blocks(rows, (r, c), scalar=_is_scalar))
+        lazy.blocks = rows         # for a reader who knows the blocks' sizes (evaluate's split)
+        return lazy
     except ValueError as e:
         raise NotationError(str(e)) from None
 
@@ -756,7 +779,7 @@ class ColumnEvaluation:
         if name == "diag":
             return np.diag(_column(args[0]).reshape(-1))
         if name == "vec":
-            return _concrete(args[0]).reshape(-1, 1)
+            return _vec(args[0])
         if name == "kron":
             return _kron(*args)
         if name == "dot":
@@ -791,9 +814,11 @@ def sized(v, shape) -> np.ndarray:
 
 
 def evaluate(text: str, notation: str, env: dict, shape, convention: str = FLAT,
-             where: dict | None = None) -> np.ndarray:
+             where: dict | None = None, split=None) -> np.ndarray:
     """`text` (notation "unicode" or "latex") at `env`, sized to `shape`; `where` binds names
-    the form defines once (u₁ = …), in order, each in the same notation."""
+    the form defines once (u₁ = …), in order, each in the same notation; `split`: (heights,
+    widths) of the blocks of a Jacobian with respect to several variables, one per variable
+    ([∂f/∂A, ∂f/∂x] is as wide as vec(A), then x), None for a side with one block."""
     read = read_unicode if notation == "unicode" else read_latex
     evaluation = ColumnEvaluation(env)
     for name, definition in (where or {}).items():
@@ -804,15 +829,21 @@ def evaluate(text: str, notation: str, env: dict, shape, convention: str = FLAT,
         value = evaluation(tree)
     if tree[0] == "vector" and shape[0] == 1 and not isinstance(value, Lazy) and value.shape[1] == 1:
         value = value.T          # ∇f = [6xy, 3x²]: a list of scalars is a row where one is due
+    if split is not None and getattr(value, "blocks", None) is not None:
+        try:
+            value = assemble_blocks(value.blocks, shape, scalar=_is_scalar, split=split)
+        except ValueError as e:
+            raise NotationError(f"its blocks are not one per variable: {e}") from None
     return sized(value, shape)
 
 
-def paper_value(text: str, notation: str, env: dict, shape, where: dict | None = None) -> np.ndarray:
+def paper_value(text: str, notation: str, env: dict, shape, where: dict | None = None,
+                split=None) -> np.ndarray:
     """The form's value, read every way the papers' precedence allows; they must agree."""
     readings = []
     for convention in CONVENTIONS:
         try:
-            readings.append(evaluate(text, notation, env, shape, convention, where))
+            readings.append(evaluate(text, notation, env, shape, convention, where, split))
         except NotationError as e:
             raise NotationError(f"read with {convention}: {e}") from None
     first = readings[0]

@@ -65,6 +65,30 @@ def test_every_notation_reads_back(case, layout):
     check_document(text, values, wrt, layout)
 
 
+@examples(150)
+@given(problem())
+def test_printed_expressions_read_back(case):
+    """The printer and the algebra on their own, over every input the generators make: an
+    expression, and its canonical form, printed in the input language read back (by the
+    oracle and by jac) to the expression's own value."""
+    from jaccli.algebra import simplify
+    from jaccli.api import compute
+    from jaccli.notation import ascii_form
+
+    text, values, _wrt = case
+    _tame(text, values)
+    want = np.asarray(evaluate(text, values), dtype=float)
+    arrays = {n: np.asarray(v, dtype=float) for n, v in values.items()}
+    tree = compute(text, wrt=[], values=arrays).tree
+    for form in (tree, simplify(tree)):
+        printed = ascii_form(form)
+        with np.errstate(all="ignore"):
+            close(np.asarray(evaluate(printed, values), dtype=float), want,
+                  f"the oracle reads {printed!r}, printed for {text!r}")
+            got = compute(printed, wrt=[], values=arrays).output_value
+        close(np.asarray(got, dtype=float), want, f"jac reads {printed!r}, printed for {text!r}")
+
+
 def _matrix_values(text: str, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     return {n: (float(rng.uniform(0.3, 1.2)) if s == () else rng.uniform(-1.2, 1.2, size=s))
@@ -214,6 +238,33 @@ def test_ones_vector_reads_back(shapes):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_ones_vector_sized_by_the_whole_form_reads_back(layout):
+    """∂ sum(u + u + B x)/∂vec(B) = vec(𝟏 xᵀ)ᵀ: only the row's length, n·m, fixes n."""
+    values = _random(7, u=(2,), B=(2, 3), x=(3,))
+    doc = check_document("sum(u + u + B @ x)", values, ["B"], layout)
+    assert "vec(ones(2) @ x')" in doc["jacobians"][0]["symbolic"]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_sum_kept_whole_beside_a_vector_stays_a_scalar(layout):
+    """1/((0.5 + sin(a)²)·exp(sin(x))): the vector factor gives the shape, so the sum is no
+    (0.5 + sin(a)²)·𝟏, which no reader could size (found by test_every_notation_reads_back)."""
+    text = "(-sum(x) + log(sin(a)^2 + 0.5)) / exp(sin(x))"
+    doc = check_document(text, _random(9, x=(3,), a=()), ["a"], layout)
+    assert "ones" not in doc["jacobians"][0]["symbolic"]
+    assert r"\mathbf{1}" not in doc["jacobians"][0]["latex"]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_blocks_one_per_variable_read_back(layout):
+    """∂(sum(x)·sum(A))/∂(A, x) = [sum(x)·𝟏ᵀ, sum(A)·𝟏ᵀ]: the 𝟏s are as long as vec(A) and
+    x, which the reader knows from the variables, not from the form."""
+    values = _random(10, x=(3,), A=(2, 3))
+    doc = check_document("sum(x) * sum(A)", values, ["A,x"], layout)
+    assert doc["jacobians"][0]["shape"] == ([1, 9] if layout == "numerator" else [9, 1])
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_entry_previews_keep_transposes(layout):
     _, screen = run("x'@A@x", wrt=["x"], shapes={"x": "3"}, layout=layout)
     cells = re.findall(r"\(([^()]*(?:\([^()]*\)[^()]*)*)\)[₁₂₃]", screen)
@@ -305,11 +356,16 @@ READINGS = [
     ("unicode", "[[a, 2], [a², 0]]", np.array([[0.7, 2], [0.49, 0]])),
     ("unicode", "[I; 2·I]", np.vstack([np.eye(3), 2 * np.eye(3)])),
     ("unicode", "commutation(2, 3) vec(W)", _W.T.reshape(-1, 1)),
+    # a 𝟏 whose length only the whole form's length fixes
+    ("unicode", "vec(𝟏 xᵀ)ᵀ", np.tile(_X, 2)[None, :]),
+    ("unicode", "vec(2(𝟏𝟏ᵀW))", (2 * np.ones((2, 2)) @ _W).reshape(-1, 1)),
     ("latex", r"\left(A + A^\top\right) \mathbf{x}", ((_A + _A.T) @ _X)[:, None]),
     ("latex", r"W^\top \mathbf{1}", (_W.T @ np.ones(2))[:, None]),
     ("latex", r"\frac{I}{\lVert \mathbf{x} \rVert} - \frac{\mathbf{x} \mathbf{x}^\top}{{\lVert \mathbf{x} \rVert}^{3}}",
      np.eye(3) / _NORM - np.outer(_X, _X) / _NORM ** 3),
     ("latex", r"K_{2,3} \operatorname{vec}\left(W\right)", _W.T.reshape(-1, 1)),
+    ("latex", r"\operatorname{vec}\left(\mathbf{1} \mathbf{x}^\top\right)^\top",
+     np.tile(_X, 2)[None, :]),
     ("latex", r"\left(1 - {\tanh\left(W \mathbf{x}\right)}^{2}\right) \mathbf{x}^\top",
      np.outer(1 - np.tanh(_W @ _X) ** 2, _X)),
     ("latex", r"a \left(\mathbf{x} \odot \sqrt{\mathbf{x}}\right)", (0.7 * _X * np.sqrt(_X))[:, None]),
@@ -380,3 +436,41 @@ def test_left_factors_merge_only_over_right_operands_of_one_shape():
             want = numeric_jacobian(text, values, [entry["wrt"]])
             got = np.asarray(entry["value"], dtype=float)
             close(got if layout == "numerator" else got.T, want, f"{layout} wrt {entry['wrt']}")
+
+
+def _ascii_case(build):
+    from jaccli import expr as E
+    shapes = {"x": (3,), "v": (2,), "a": (2,), "A": (2, 3), "X": (2, 3), "B": (2, 2), "c": ()}
+    leaves = {n: E.Expr("var", (), n, s) for n, s in shapes.items()}
+    return build(E.typed, E.num, leaves)
+
+
+ASCII_PRECEDENCE = [     # '*', '/' and '@' bind alike, left to right: a @ (1/A^2 @ x) needs ()
+    lambda t, n, v: t("matmul", (t("matmul", (v["x"], t("transpose", (v["v"],)))),
+                                 t("matmul", (t("div", (n(1), t("pow", (v["A"], n(2))))),
+                                              v["x"])))),
+    lambda t, n, v: t("matmul", (t("matmul", (v["x"], t("transpose", (v["v"],)))),
+                                 t("matmul", (t("mul", (n(2), v["A"])), v["x"])))),
+    lambda t, n, v: t("matmul", (t("transpose", (v["A"],)), t("matmul", (v["a"], v["B"])))),
+    lambda t, n, v: t("mul", (v["a"], t("div", (t("matmul", (v["X"], v["x"])), v["c"])))),
+    lambda t, n, v: t("mul", (v["a"], t("mul", (t("matmul", (v["X"], v["x"])), v["a"])))),
+    lambda t, n, v: t("mul", (v["c"], t("mul", (t("matmul", (v["X"], v["x"])), v["a"])))),
+]
+
+
+@pytest.mark.parametrize("build", ASCII_PRECEDENCE)
+def test_ascii_forms_keep_the_parentheses_precedence_needs(build):
+    """A right operand printed bare must mean the same under the input language's
+    left-to-right reading of '*', '/' and '@' (found by test_every_notation_reads_back:
+    `x @ s' @ 1/A^2 @ x` read as ((x @ s') @ 1)/A^2 @ x)."""
+    from jaccli.api import compute
+    from jaccli.evaluate import Evaluator
+    from jaccli.notation import ascii_form
+
+    tree = _ascii_case(build)
+    values = _random(8, x=(3,), v=(2,), a=(2,), A=(2, 3), X=(2, 3), B=(2, 2), c=())
+    text = ascii_form(tree)
+    want = np.asarray(Evaluator(values)(tree), dtype=float)
+    close(np.asarray(evaluate(text, values), dtype=float), want, f"the oracle reads {text!r}")
+    got = compute(text, wrt=[], values={n: np.asarray(v) for n, v in values.items()})
+    close(np.asarray(got.output_value, dtype=float), want, f"jac reads {text!r}")
