@@ -169,7 +169,7 @@ def check_forms(doc: dict, entry: dict, want: np.ndarray, values: dict, what: st
     assert not LEAKED.search(lat), f"{what}: a value leaked into {lat!r}"
     try:
         got = paper_value(lat, "latex", values, want.shape, where_of(doc, entry, "latex"),
-                          blocks_of(doc, entry["wrt"], values))
+                          blocks_of(doc, entry.get("wrt", ""), values))
     except NotationError as e:
         raise AssertionError(f"{what}: latex {lat!r} does not read: {e}") from None
     assert got.shape == want.shape, f"{what}: latex {lat!r} reads as {got.shape}, not {want.shape}"
