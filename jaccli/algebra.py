@@ -102,7 +102,7 @@ class Algebra:
                 return b
         elif not factors:
             return _ONE
-        factors = _merge_vec(factors)
+        factors = self.merge_vec(factors)
         nonscalar = [b for b in factors if b.shape != ()]
         if len(nonscalar) > 1:
             for b in [b for b in nonscalar if b.op == "ones"]:
@@ -120,6 +120,28 @@ class Algebra:
             t = typed("div", (t, _chain(bottom)))
         self.factors.setdefault(t, factors)
         return t
+
+    def merge_vec(self, factors: dict) -> dict:
+        """vec(A)ᵃ ⊙ vec(B)ᵇ = vec(Aᵃ ⊙ Bᵇ), the product inside one canonical term: element-wise
+        work on flattened matrices stays inside vec, where like factors meet (vec(C)·vec(1/√C)
+        is vec(√C), vec(C)² is vec(C²), a like term of vec(C ⊙ C))."""
+        vecs = [b for b in factors if b.op == "vec"]
+        if not vecs or len(vecs) == 1 and factors[vecs[0]] == 1:
+            return factors
+        others = [b for b in factors if b.shape != () and b.op != "vec" and b.op != "ones"]
+        if others or len({b.args[0].shape for b in vecs}) != 1:
+            return factors
+        inner: dict = {}
+        for b in vecs:
+            x = factors[b]
+            inner = times(inner, {base: y * x for base, y in self.factors_of(b.args[0]).items()})
+        out = {b: x for b, x in factors.items() if b.op != "vec"}
+        inner = {b: x for b, x in inner.items() if x}
+        if all(b.shape == () for b in inner):     # vec(C) ⊙ vec(a/C) = a (as `plain` counts 𝟏)
+            out = times(out, inner)
+        else:
+            out[typed("vec", (self.term(inner),))] = 1
+        return out
 
     def factors_of(self, t: Expr) -> dict:
         f = self.factors.get(t)
@@ -803,24 +825,6 @@ def _mean_form(factors: dict) -> dict:
             if out.get(n) == -1 and n.op == "dim":
                 del out[n]
                 out[typed("mean", b.args)] = out.pop(b)
-    return out
-
-
-def _merge_vec(factors: dict) -> dict:
-    """vec(A)ᵃ ⊙ vec(B)ᵇ = vec(Aᵃ ⊙ Bᵇ): element-wise work on flattened matrices stays inside vec."""
-    vecs = [b for b in factors if b.op == "vec"]
-    if len(vecs) < 2:
-        return factors
-    others = [b for b in factors if b.shape != () and b.op != "vec" and b.op != "ones"]
-    if others or len({b.args[0].shape for b in vecs}) != 1:
-        return factors
-    inner = None
-    for b in vecs:
-        f = _power(b.args[0], factors[b]) if factors[b] > 0 else \
-            typed("div", (E.ONE, _power(b.args[0], -factors[b])))
-        inner = f if inner is None else typed("mul", (inner, f))
-    out = {b: x for b, x in factors.items() if b.op != "vec"}
-    out[typed("vec", (inner,))] = 1
     return out
 
 

@@ -286,13 +286,19 @@ def test_entry_previews_keep_transposes(layout):
     ("x'@A@x", "A", "x @ x'"),
     ("a'@X@b", "X", "a @ b'"),
     ("sum(tanh(W@x))", "W", "(1 - tanh(W @ x)^2) @ x'"),
+    # element-wise powers of a matrix collect inside vec: vec(C)² is vec(C²), like vec(C ⊙ C)
+    ("sum(C' * (C' * C'))", "C", "3*C^2"),
+    ("sum(C*C/C/C/C)", "C", "-1/C^2"),
+    ("sum(sqrt(C) * C)", "C", "3*sqrt(C)/2"),
 ])
 def test_gradient_is_the_textbook_matrix(text, wrt, book):
-    shapes = {"x": (3,), "A": (3, 3), "a": (2,), "X": (2, 3), "b": (3,), "W": (2, 3)}
+    shapes = {"x": (3,), "A": (3, 3), "a": (2,), "X": (2, 3), "b": (3,), "W": (2, 3), "C": (2, 3)}
     values = _random(8, **{n: s for n, s in shapes.items() if re.search(rf"\b{n}\b", text)})
-    doc = check_document(text, values, [wrt], "numerator")
-    grad = doc["jacobians"][0]["gradient"]
-    close(np.asarray(grad["value"]), oracle_value(book, values), f"{text} wrt {wrt} is {book}")
+    for layout in LAYOUTS:
+        doc = check_document(text, values, [wrt], layout)
+        grad = doc["jacobians"][0]["gradient"]
+        close(np.asarray(grad["value"]), oracle_value(book, values), f"{text} wrt {wrt} is {book}")
+        assert grad["symbolic"] == book, f"{text} wrt {wrt}: {grad['symbolic']}, not {book}"
 
 
 def test_repeats_are_named_and_the_print_stays_linear():
