@@ -823,7 +823,8 @@ def evaluate(text: str, notation: str, env: dict, shape, convention: str = FLAT,
     evaluation = ColumnEvaluation(env)
     for name, definition in (where or {}).items():
         value = evaluation(read(definition, convention))
-        evaluation.env[name] = _concrete(value)
+        # a definition such as u₂ = 𝟏 xᵀ is sized where it is used, as a reader sizes it
+        evaluation.env[name] = value
     tree = read(text, convention)
     with np.errstate(all="ignore"):
         value = evaluation(tree)

@@ -256,6 +256,17 @@ def test_a_sum_kept_whole_beside_a_vector_stays_a_scalar(layout):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_named_ones_vector_is_sized_where_it_is_used(layout):
+    """A repeat named u₂ = 𝟏 xᵀ has the length of its 𝟏 from where u₂ is used, as a reader
+    takes it (found at 500 examples: the reader sized each definition alone)."""
+    text = "-log((x' @ A)^2 + 0.5) + (x + (a + b)) @ A @ x"
+    values = _random(11, x=(3,), A=(3, 3), a=(), b=())
+    doc = check_document(text, values, ["x", "A", "a", "b"], layout)
+    entry = next(e for e in doc["jacobians"] if e["wrt"] == "A")
+    assert any(d["latex"] == r"\mathbf{1} \mathbf{x}^\top" for d in entry["where"].values())
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_blocks_one_per_variable_read_back(layout):
     """∂(sum(x)·sum(A))/∂(A, x) = [sum(x)·𝟏ᵀ, sum(A)·𝟏ᵀ]: the 𝟏s are as long as vec(A) and
     x, which the reader knows from the variables, not from the form."""
