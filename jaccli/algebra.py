@@ -251,7 +251,8 @@ class Algebra:
                 operands.append(node)
         first = operands[0]
         p, shape = self.poly(first), first.shape    # the product so far, apart from ...
-        c, f = 1, None                    # ... c·f: one-term operands not yet in
+        c: int | Fraction = 1             # ... c·f: one-term operands not yet in
+        f = None
         for operand in operands[1:]:
             q = self.poly(operand)
             if len(q) == 1 and len(p) <= 1:
@@ -473,9 +474,10 @@ class Algebra:
         f = self.factors_of(m)
         if len(f) > 1 or next(iter(f.values())) != 1:          # (A ⊙ B)ᵀ = Aᵀ ⊙ Bᵀ
             out = {_ONE: 1}
-            for b, x in f.items():
+            for b, power in f.items():
                 pb = self.transpose_core(b, b.shape)
-                out = self.product(out, (), self.raised(pb, b.shape, x) if x != 1 else pb, ())
+                out = self.product(out, (), self.raised(pb, b.shape, power) if power != 1 else pb,
+                                   ())
             return out
         if m.op in _ELEMENTWISE:                                  # f(A)ᵀ = f(Aᵀ)
             inner = self.build(self.transposed(m.args[0]), _flipped(m.shape))
@@ -513,7 +515,7 @@ class Algebra:
         return self.atom(typed("sum", (m,)))
 
     # ------------------------------------------------------------------ poly -> expression
-    def content(self, p: dict) -> tuple[Fraction, dict, dict]:
+    def content(self, p: dict) -> tuple[Fraction | int, dict, dict]:
         """p = g · F · rest: the number and the factors every term shares."""
         coefficients = list(p.values())
         # A shared number comes out when it makes the terms whole without new denominators:
@@ -737,7 +739,7 @@ def _transposes(e: Expr) -> int:
 
 # ---------------------------------------------------------------- small helpers
 
-def scaled(c: Fraction, t: Expr) -> Expr:
+def scaled(c: Fraction | int, t: Expr) -> Expr:
     """c·t written as p*t/q: -2*t/3, t/n, -t."""
     if t is _ONE or (t.op == "num" and t.value == 1):
         return E.num(c)

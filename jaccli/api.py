@@ -34,7 +34,7 @@ class JacobianResult:
     def __init__(self, wrt: str, jacobian: Jacobian):
         self.wrt = wrt
         self.jacobian = jacobian    # in the chosen layout
-        self.value = None           # values.DiagonalValue | DenseValue | None
+        self.value: object = None   # values.DiagonalValue | DenseValue | None
         # For a scalar f and one matrix W: ∂f/∂W with W's own shape (None otherwise, or when
         # the Jacobian has no matrix form), as deep-learning code uses it.
         self.gradient: Expr | None = None
@@ -54,7 +54,7 @@ class Result:
         self.jacobians: list[JacobianResult] = jacobians
         self.warnings: list[str] = warnings
         self.values = values
-        self.output_value = None        # f's own value at the given values (ndarray or float)
+        self.output_value: object = None    # f's own value at the given values (ndarray, float)
         self.hessians: list[JacobianResult] = []    # --hessian (hessian.py)
 
 
@@ -124,8 +124,8 @@ def compute(text: str, wrt=None, shapes=None, values=None, layout: str = "numera
         guess = nearest(n, [m for m in names_in_expression if m not in declared])
         if shared and not guess:
             continue
-        given = "a value (--at)" if n in values else "a --shape"
-        warnings.append(f"{n} has {given} but does not appear in the expression; it is not used"
+        source = "a value (--at)" if n in values else "a --shape"
+        warnings.append(f"{n} has {source} but does not appear in the expression; it is not used"
                         + (f"; did you mean '{guess}'?" if guess else ""))
     warnings.extend(confusable_names(names_in_expression))
 
@@ -185,7 +185,7 @@ def _check_nesting(text: str) -> None:
     MAX_EXPRESSION_CHARS characters."""
     if len(text) <= MAX_DEPTH:      # fewer brackets than the limit: nothing to scan for
         return
-    open_nodes = []      # for each open bracket: 1 if it makes a node, 0 for grouping
+    open_nodes: list[int] = []      # for each open bracket: 1 if it makes a node, 0 for grouping
     depth = 0
     for m in _BRACKETS.finditer(text, 0, MAX_EXPRESSION_CHARS + 1):
         opener = m.group(2)

@@ -65,7 +65,7 @@ class Derivation:
             return hit
         through = self.paths[node].get(name)
         if through is None:
-            out = J.Zero(rules.size(node.shape), n)
+            out: J.Jacobian = J.Zero(rules.size(node.shape), n)
         elif node.op == "var":
             out = J.Identity(n)
         elif node.op in ("vector", "matrix"):      # entries in row-major order

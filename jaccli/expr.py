@@ -101,8 +101,8 @@ def infer_shape(op: str, args, value):
                                column=args[0].column)
         return (args[0].shape[0], args[0].shape[0])
     if op == "kron":
-        a, b = (as_matrix_shape(x.shape) for x in args)
-        return (sizes.mul(a[0], b[0]), sizes.mul(a[1], b[1]))
+        sa, sb = (as_matrix_shape(x.shape) for x in args)
+        return (sizes.mul(sa[0], sb[0]), sizes.mul(sa[1], sb[1]))
     if op in BLOCK_FUNCTIONS:
         along, across = (1, 0) if op == "hstack" else (0, 1)
         blocks = [as_matrix_shape(x.shape) for x in args]
@@ -312,12 +312,12 @@ def add(*terms: Expr) -> Expr:
         flat.extend(t.args if t.op == "add" else (t,))
     shape = broadcast_shape("add", flat)
     coefficients: dict = {}
-    constant, constant_at = _F0, None
+    constant, constant_at = _F0, -1     # -1: no number yet
     for t in flat:
         c, u = (_F1, t) if is_number(t) else coefficient(t)
         if is_number(u) or u.op == "ones":    # -2 is neg(2), and 1 is 1 in any shape
             constant += c * (u.value if is_number(u) else 1)
-            constant_at = len(coefficients) if constant_at is None else constant_at
+            constant_at = len(coefficients) if constant_at < 0 else constant_at
         elif not is_zero(u):
             old = coefficients.get(u)       # not 0 + c: Fraction's slow reflected path
             coefficients[u] = c if old is None else old + c

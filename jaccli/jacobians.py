@@ -14,6 +14,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 from . import expr as E
 from . import sizes
 from .algebra import Algebra, row_form
@@ -64,17 +68,18 @@ class Jacobian:
 
 
 class Zero(Jacobian):
-    kind = structure = "zero"
+    kind = "zero"
+    structure = "zero"
 
     def __init__(self, rows, cols):
         self.rows, self.cols = rows, cols
 
     @property
-    def diagonal(self):
+    def diagonal(self) -> bool:
         return self.rows == self.cols
 
     @property
-    def T(self):
+    def T(self) -> Jacobian:
         return Zero(self.cols, self.rows)
 
     def form(self, style=TOP):
@@ -84,14 +89,15 @@ class Zero(Jacobian):
 
 
 class Identity(Jacobian):
-    kind = structure = "identity"
+    kind = "identity"
+    structure = "identity"
     diagonal = True
 
     def __init__(self, n):
         self.rows = self.cols = n
 
     @property
-    def T(self):
+    def T(self) -> Jacobian:
         return self
 
     def form(self, style=TOP):
@@ -103,7 +109,8 @@ class Identity(Jacobian):
 class Scaled(Jacobian):
     """c·I with c a scalar expression."""
 
-    kind = structure = "scaled_identity"
+    kind = "scaled_identity"
+    structure = "scaled_identity"
     diagonal = True
 
     def __init__(self, c: Expr, n):
@@ -113,7 +120,7 @@ class Scaled(Jacobian):
         return (self.c, self.rows)
 
     @property
-    def T(self):
+    def T(self) -> Jacobian:
         return self
 
     def form(self, style=TOP):
@@ -127,7 +134,8 @@ class Scaled(Jacobian):
 
 
 class Diagonal(Jacobian):
-    kind = structure = "diagonal"
+    kind = "diagonal"
+    structure = "diagonal"
     diagonal = True
 
     def __init__(self, d: Expr):
@@ -138,7 +146,7 @@ class Diagonal(Jacobian):
         return (self.d,)
 
     @property
-    def T(self):
+    def T(self) -> Jacobian:
         return self
 
     def form(self, style=TOP):
@@ -158,7 +166,7 @@ class Row(Jacobian):
         return (self.v,)
 
     @property
-    def T(self):
+    def T(self) -> Jacobian:
         return Column(self.v)
 
     def form(self, style=TOP):
@@ -178,7 +186,7 @@ class Column(Jacobian):
         return (self.v,)
 
     @property
-    def T(self):
+    def T(self) -> Jacobian:
         return Row(self.v)
 
     def form(self, style=TOP):
@@ -198,7 +206,7 @@ class Scalar(Jacobian):
         return (self.c,)
 
     @property
-    def T(self):
+    def T(self) -> Jacobian:
         return self
 
     def form(self, style=TOP):
@@ -218,7 +226,7 @@ class Matrix(Jacobian):
         return (self.m,)
 
     @property
-    def T(self):
+    def T(self) -> Jacobian:
         return as_jacobian(E.transpose(self.m), self.cols, self.rows)
 
     def form(self, style=TOP):
@@ -239,7 +247,7 @@ class Kron(Jacobian):
         return (self.a, self.b)
 
     @property
-    def T(self):
+    def T(self) -> Jacobian:
         return kron(self.a.T, self.b.T)
 
     def form(self, style=TOP):
@@ -262,7 +270,7 @@ class Commutation(Jacobian):
         return (self.m, self.n)
 
     @property
-    def T(self):
+    def T(self) -> Jacobian:
         return commutation(self.n, self.m)
 
     def form(self, style=TOP):
@@ -282,7 +290,7 @@ class Sum(Jacobian):
         return self.terms
 
     @property
-    def T(self):
+    def T(self) -> Jacobian:
         return jsum(*(t.T for t in self.terms))
 
     def form(self, style=TOP):
@@ -308,7 +316,7 @@ class Product(Jacobian):
         return self.factors
 
     @property
-    def T(self):
+    def T(self) -> Jacobian:
         out = self.factors[-1].T
         for f in reversed(self.factors[:-1]):
             out = jmul(out, f.T)
@@ -336,7 +344,7 @@ class Stack(Jacobian):
         return (self.axis,) + self.blocks
 
     @property
-    def T(self):
+    def T(self) -> Jacobian:
         return Stack([b.T for b in self.blocks], "v" if self.axis == "h" else "h")
 
     def form(self, style=TOP):
@@ -613,6 +621,7 @@ def _collected(terms: list) -> list:
     (The kinds with a payload add up by payload in `jsum`.) Terms keep their order."""
     groups: dict = {}
     for i, t in enumerate(terms):
+        key: Any     # the position, or what the terms share
         if isinstance(t, _PAYLOAD_KINDS):
             key = i
         elif isinstance(t, Kron):
@@ -647,6 +656,7 @@ def _diag_payload(t: Jacobian) -> Expr:
         return E.ONE
     if isinstance(t, Scaled):
         return t.c
+    assert isinstance(t, Diagonal), "a diagonal-like Jacobian"
     return t.d
 
 

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
+
 # How a node shows itself in a repr: notation.py installs its ASCII printer when imported
 # (this module imports nothing of jac's, so that everything may import it).
-printer = None
+printer: Callable[[Expr], str] | None = None
 
 
 class deep_recursion:
@@ -33,12 +37,23 @@ class deep_recursion:
         return False
 
 
+_FIELDS = ("op", "args", "value", "shape", "column", "_hash", "_written", "_key")
+
+
 class Expr:
     """An expression node. Equality and hash are structural; `shape` and `column` ride along."""
 
     # `_written` and `_key` are not set by the constructor: `written_size` and
     # `algebra.Algebra.key` fill them in when asked.
-    __slots__ = ("op", "args", "value", "shape", "column", "_hash", "_written", "_key")
+    __slots__ = _FIELDS
+    op: str
+    args: tuple[Expr, ...]
+    value: Any
+    shape: Any
+    column: Any
+    _hash: int
+    _written: int
+    _key: Any
 
     def __init__(self, op: str, args: tuple = (), value=None, shape=None, column=None):
         args = tuple(args)
@@ -93,7 +108,7 @@ class Expr:
 # The constructor fills the slots through their own setters (Expr.__setattr__ refuses, and
 # object.__setattr__ looks each name up again: a node is built tens of times per answer).
 _set_op, _set_args, _set_value, _set_shape, _set_column, _set_hash, _set_written, \
-    remember_key = (Expr.__dict__[name].__set__ for name in Expr.__slots__)
+    remember_key = (vars(Expr)[name].__set__ for name in _FIELDS)
 
 
 def written_size(e: Expr) -> int:

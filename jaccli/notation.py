@@ -16,12 +16,15 @@ from .node import Expr
 ADD, MUL, UNARY, POW, POSTFIX, ATOM = 1, 2, 3, 4, 5, 6
 
 
+# What a Style spells, besides its name.
+SPELLINGS = ("mul", "scale", "div", "matmul", "dot", "pow", "transpose", "ones", "eye", "latex")
+
+
 class Style:
     """How one notation writes each operator. (A plain class: `dataclasses` costs a tenth of
     a one-shot run to import.)"""
 
-    __slots__ = ("name", "mul", "scale", "div", "matmul", "dot", "pow", "transpose", "ones",
-                 "eye", "latex")
+    __slots__ = ("name",) + SPELLINGS
 
     def __init__(self, name: str, *,
                  mul: str = "*",            # element-wise product of two non-scalars
@@ -40,9 +43,9 @@ class Style:
 
     def but(self, **changes) -> "Style":
         """This style with some spellings changed."""
-        fields = {k: getattr(self, k) for k in self.__slots__}
+        fields = {k: getattr(self, k) for k in SPELLINGS}
         fields.update(changes)
-        return Style(fields.pop("name"), **fields)
+        return Style(fields.pop("name", self.name), **fields)
 
     def __repr__(self):
         return f"Style({self.name!r})"

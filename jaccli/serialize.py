@@ -88,7 +88,7 @@ def _gradient(jr) -> dict:
     from .notation import ASCII, LATEX, show
 
     rows, cols = jr.gradient_shape
-    g = {"shape": [sizes.to_json(rows), sizes.to_json(cols)]}
+    g: dict = {"shape": [sizes.to_json(rows), sizes.to_json(cols)]}
     if jr.gradient is not None:
         g["symbolic"] = show(jr.gradient, ASCII)
         g["latex"] = show(jr.gradient, LATEX)
@@ -117,7 +117,7 @@ def to_dict(result: Result) -> dict:
 
 
 def _document(result: Result) -> dict:
-    doc = {
+    doc: dict = {
         "expression": result.expression,
         "layout": result.layout,
         "output": {"kind": output_kind(result.output_shape), "shape": _shape(result.output_shape)},
@@ -134,12 +134,12 @@ def _document(result: Result) -> dict:
 
 
 def error_dict(error: JacError, expression: str | None = None) -> dict:
-    body = {"type": error.type, "message": error.message}
+    body: dict = {"type": error.type, "message": error.message}
     if error.column is not None:
         body["column"] = error.column
     if error.hint:
         body["hint"] = error.hint
-    doc = {"error": body}
+    doc: dict = {"error": body}
     if expression is not None:
         doc["expression"] = expression
     return doc

@@ -76,11 +76,10 @@ class SizeClasses:
         return describe_shape(shown)
 
 
-class Known(namedtuple("Known", "dims firm")):
-    """A node whose rank is known, with a size variable per dimension; `firm` when its shape
-    comes from the expression and may be given to a group (numbers and declared scalars
-    broadcast and give nobody their shape)."""
-    __slots__ = ()
+# A node whose rank is known, with a size variable per dimension; `firm` when its shape
+# comes from the expression and may be given to a group (numbers and declared scalars
+# broadcast and give nobody their shape).
+Known = namedtuple("Known", "dims firm")
 
 
 # The scalar facts, shared (a namedtuple costs a Python call to make, at every node).
@@ -90,15 +89,13 @@ _LOOSE_SCALAR, _FIRM_SCALAR = Known((), False), Known((), True)
 _make = tuple.__new__
 
 
-class Open(namedtuple("Open", "group")):
-    """A node whose shape is that of a group of undeclared names, not yet known."""
-    __slots__ = ()
+# A node whose shape is that of a group of undeclared names, not yet known.
+Open = namedtuple("Open", "group")
 
 
-class Gift(namedtuple("Gift", "dims source entry", defaults=(False,))):
-    """A shape given to a group by the operand `source` of an element-wise operation, or
-    (`entry`) the scalar shape of an entry of the vector literal `source`."""
-    __slots__ = ()
+# A shape given to a group by the operand `source` of an element-wise operation, or
+# (`entry`) the scalar shape of an entry of the vector literal `source`.
+Gift = namedtuple("Gift", "dims source entry", defaults=(False,))
 
 
 class Group(namedtuple("Group", "names gifts")):
@@ -278,9 +275,9 @@ class Walk:
         if op == "transpose":
             return self.transpose(node, kids[0].dims)
         if op == "matmul":
-            return self.matmul(node, *node.args, *kids)
+            return self.matmul(node, node.args[0], node.args[1], kids[0], kids[1])
         if op == "dot":
-            return self.dot(node, *node.args, *kids)
+            return self.dot(node, node.args[0], node.args[1], kids[0], kids[1])
         if op in E.REDUCTIONS:
             if op == "norm" and len(kids[0].dims) == 2:
                 raise ShapeProblem("norm needs a vector (the Euclidean norm), not a matrix",
@@ -306,7 +303,7 @@ class Walk:
             return kids[0]
         known = [tuple(self.sizes.get(d) for d in t.dims) for t in kids]
         if any(d is None for dims in known for d in dims):
-            shape = (None,) if node.op == "vec" else (None, None)
+            shape: tuple = (None,) if node.op == "vec" else (None, None)
         else:
             shape = E.infer_shape(node.op, [Expr("var", (), "", dims) for dims in known], None)
         return Known(tuple(self.sizes.new(d) for d in shape), True)

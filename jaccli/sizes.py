@@ -23,7 +23,7 @@ class Sym:
     def __init__(self, terms: dict[tuple[str, ...], int]):
         self.terms = {m: c for m, c in terms.items() if c}
         self._key = tuple(sorted(self.terms.items()))
-        self._text = None       # written once, when first asked for (shapes in every answer)
+        self._text: str | None = None   # written when first asked for (shapes in every answer)
 
     def __eq__(self, other):
         return isinstance(other, Sym) and self._key == other._key
@@ -52,7 +52,8 @@ class Sym:
                 parts.append(f"{coef}*{body}")
         return "+".join(parts).replace("+-", "-")
 
-    __repr__ = __str__
+    def __repr__(self):
+        return str(self)
 
 
 Size = int | Sym      # what every function here takes and gives

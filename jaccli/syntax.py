@@ -6,6 +6,7 @@ they read, the callbacks note what would otherwise take a walk of the tree (`par
 """
 from __future__ import annotations
 
+import importlib
 import os
 import types
 from fractions import Fraction
@@ -36,17 +37,19 @@ _FUNCTION_NAMES = frozenset(FUNCTIONS)
 # The operations shape rule 1 starts from (shapes.SHAPING): a parse notes whether it made one.
 SHAPING = frozenset(SHAPING_OPS + ("transpose",))
 
-_parser = None
+_parser: lalr.Parser | None = None
+# The installed grammar's package (a source checkout has grammar/ beside jaccli/). Imported
+# by name: the compiled build (setup.py) is made from a checkout, where `from .grammar import`
+# names no module.
+GRAMMAR_PACKAGE = __package__ + ".grammar"
 
 
 def grammar_path() -> str:
     """The installed `jaccli/grammar/jac.lark`, or `grammar/jac.lark` of a source checkout."""
-    try:
-        from . import grammar
-    except ImportError:
-        return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                            "grammar", "jac.lark")
-    return os.path.join(os.path.dirname(grammar.__file__), "jac.lark")
+    here = os.path.dirname(os.path.abspath(__file__))
+    installed = os.path.join(here, "grammar", "jac.lark")
+    return installed if os.path.exists(installed) else \
+        os.path.join(os.path.dirname(here), "grammar", "jac.lark")
 
 
 class ToExpr:
@@ -208,16 +211,16 @@ def shipped_tables():
     """`jaccli.grammar.tables` when installed, `grammar/tables.py` in a source checkout (where
     jaccli/ has no grammar package), or None."""
     try:
-        from .grammar import tables
+        tables = importlib.import_module(GRAMMAR_PACKAGE + ".tables")
     except ImportError:
-        import importlib.util
+        from importlib import util
 
         path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "grammar", "tables.py")
         if not os.path.exists(path):
             return None
-        spec = importlib.util.spec_from_file_location("jaccli_grammar_tables", path)
-        tables = importlib.util.module_from_spec(spec)
+        spec = util.spec_from_file_location("jaccli_grammar_tables", path)
+        tables = util.module_from_spec(spec)
         spec.loader.exec_module(tables)
     return tables
 
@@ -318,7 +321,7 @@ def _size_of(e: Expr):
     if e.op == "mul":
         return sizes.mul(_size_of(e.args[0]), _size_of(e.args[1]))
     if e.op == "add":
-        out = 0
+        out: sizes.Size = 0
         for a in e.args:
             out = sizes.add(out, _size_of(a))
         return out

@@ -150,6 +150,9 @@ def test_no_file_read_lies_in_a_directory_others_may_write(tmp_path):
             assert not os.stat(folder).st_mode & 0o002, path
 
 
+@pytest.mark.skipif(not syntax.__file__.endswith(".py"),
+                    reason="syntax.py is compiled (setup.py): its own call of grammar_path "
+                           "cannot be replaced, and an installed grammar is never edited")
 def test_a_stale_table_falls_back_to_the_grammar(tmp_path, monkeypatch):
     """A grammar edited without regenerating: jac still parses by the edited grammar."""
     edited = _grammar_text().replace('"*" | "/"', '"*" | "÷" | "/"')
