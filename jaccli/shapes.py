@@ -98,9 +98,8 @@ Open = namedtuple("Open", "group")
 Gift = namedtuple("Gift", "dims source entry", defaults=(False,))
 
 
-class Group(namedtuple("Group", "names gifts")):
-    """Names that share one shape (a list), and the shapes given to them (a list of Gift)."""
-    __slots__ = ()
+# Names that share one shape (a list), and the shapes given to them (a list of Gift).
+Group = namedtuple("Group", "names gifts")
 
 
 class NameGroups:
@@ -486,7 +485,7 @@ def name_sizes(walk: Walk, order, used) -> dict[str, tuple]:
                                 used |= sizes.symbols(v)
                         fresh = sizes.fresh_names(used)
                     value[r] = sizes.symbol(next(fresh))
-    out = {}
+    out: dict[str, tuple] = {}
     for n in order:
         dims = walk.dims[n]
         if len(dims) == 1:

@@ -60,14 +60,10 @@ Size = int | Sym      # what every function here takes and gives
 
 
 def symbol(name: str) -> Sym:
-    """The size `name` on its own: Sym({(name,): 1}), made directly (one for every size
-    jac names)."""
-    s = _new_sym(Sym)
-    s.terms, s._key, s._text = {(name,): 1}, (((name,), 1),), name
+    """The size `name` on its own (one for every size jac names), its text known."""
+    s = Sym({(name,): 1})
+    s._text = name
     return s
-
-
-_new_sym = object.__new__
 
 
 def _terms(s: Size) -> dict[tuple[str, ...], int]:

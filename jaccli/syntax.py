@@ -242,10 +242,11 @@ def parse_noting(text: str) -> tuple[Expr, dict, list | None, bool | None]:
     tree after it was read: ask the tree)."""
     if not text.strip():
         raise SyntaxProblem("the expression is empty", column=1)
-    callbacks = parser().callbacks
+    the_parser = parser()
+    callbacks = the_parser.callbacks
     callbacks.given, callbacks.size_names, callbacks.names, callbacks.shaping = {}, False, {}, False
     try:
-        tree = _parser.parse(text)
+        tree = the_parser.parse(text)
     except lalr.UnexpectedCharacters as e:
         ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
         what = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}"
