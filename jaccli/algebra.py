@@ -207,9 +207,9 @@ class Algebra:
             return self.atom(typed("vec", (typed(op, (args[0].args[0],)),)))
         if op in _ELEMENTWISE and e.args[0].shape:              # f(s·𝟏) = f(s)·𝟏
             p = self.fitted(e.args[0])
-            if len(p) == 1 and self.split(next(iter(p)))[1].op == "ones":
-                (t, c), = p.items()
-                scalar = self.build({self.term(self.split(t)[0]): c}, ())
+            splits = [self.split(t) for t in p]
+            if p and all(core.op == "ones" for _, core in splits):   # s: (a - b), a sum too
+                scalar = self.build({self.term(f): c for (f, _), c in zip(splits, p.values())}, ())
                 return self.atom(typed(op, (scalar,)))
         if all(a is b for a, b in zip(args, e.args)):     # operands already canonical
             return self.atom(e)

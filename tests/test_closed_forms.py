@@ -267,6 +267,15 @@ def test_a_named_ones_vector_is_sized_where_it_is_used(layout):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_function_of_a_broadcast_sum_is_the_function_of_the_sum(layout):
+    """step((a - b)·𝟏𝟏ᵀ) = step(a - b)·𝟏𝟏ᵀ: ∂max(A + b, A + a)/∂b is (1 - step(a - b))·𝟏, with
+    no matrix of ones that only the result's length could size (found at 600 examples)."""
+    values = _random(12, A=(2, 3), a=(), b=())
+    doc = check_document("max(A + b, A + a)", values, ["b"], layout)
+    assert doc["jacobians"][0]["symbolic"].startswith("(1 - step(a - b))*ones(6)")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_blocks_one_per_variable_read_back(layout):
     """∂(sum(x)·sum(A))/∂(A, x) = [sum(x)·𝟏ᵀ, sum(A)·𝟏ᵀ]: the 𝟏s are as long as vec(A) and
     x, which the reader knows from the variables, not from the form."""
