@@ -762,10 +762,10 @@ def _peel(e: Expr) -> tuple[Fraction, Expr]:
     if e.op == "neg":
         g, core = _peel(e.args[0])
         return -g, core
-    if e.op == "div" and E.is_number(e.args[1]) and isinstance(e.args[1].value, Fraction):
+    if e.op == "div" and E.is_number(e.args[1]) and not isinstance(e.args[1].value, float):
         g, core = _peel(e.args[0])
-        return g / e.args[1].value, core
-    if e.op == "mul" and E.is_number(e.args[0]) and isinstance(e.args[0].value, Fraction):
+        return E.quotient(g, e.args[1].value), core
+    if e.op == "mul" and E.is_number(e.args[0]) and not isinstance(e.args[0].value, float):
         return e.args[0].value, e.args[1]
     return _UNIT, e
 
@@ -778,7 +778,7 @@ def _fit(e: Expr, shape) -> Expr:
     if E.is_zero(e):
         return E.zeros(shape)
     if e.op == "num":
-        return scaled(e.value, E.ones(shape)) if isinstance(e.value, Fraction) else \
+        return scaled(e.value, E.ones(shape)) if not isinstance(e.value, float) else \
             typed("mul", (e, E.ones(shape)))
     if e.op == "neg":
         return typed("neg", (_fit(e.args[0], shape),))

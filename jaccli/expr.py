@@ -185,15 +185,25 @@ def typed(op: str, args=(), value=None, column=None) -> Expr:
 # ---------------------------------------------------------------- leaves
 
 def exact(value):
-    """A number as jac keeps it: an exact Fraction (so 2/3 stays 2/3 and 0.1 is 1/10), or a
-    float only for what no fraction can hold (inf, nan)."""
+    """A number as jac keeps it: exact, an int when whole (most are: ints compare, hash and
+    multiply at C speed) and else a Fraction (so 2/3 stays 2/3 and 0.1 is 1/10), or a float
+    only for what no fraction can hold (inf, nan). Equal values of either kind are equal
+    and hash alike, so nodes compare the same whichever kind made them."""
     if isinstance(value, Fraction):
-        return value
+        return value.numerator if value.denominator == 1 else value
     if isinstance(value, int):
-        return Fraction(value)
+        return int(value)
     if value != value or value in (float("inf"), float("-inf")):
         return float(value)
-    return Fraction(repr(float(value)))
+    return exact(Fraction(repr(float(value))))
+
+
+def quotient(a, b):
+    """a / b of two exact numbers, exact (int / int would be a float); a float (inf, nan)
+    divides as a float."""
+    if isinstance(a, float) or isinstance(b, float):
+        return a / b
+    return exact(Fraction(a) / b)
 
 
 def num(value) -> Expr:
@@ -206,7 +216,7 @@ def num(value) -> Expr:
 
 # Shared nodes for the small whole numbers (a node is immutable; an exact Fraction costs a
 # call to make).
-_SMALL_NUMBERS = {k: Expr("num", (), Fraction(k), ()) for k in range(-2, 5)}
+_SMALL_NUMBERS = {k: Expr("num", (), k, ()) for k in range(-2, 5)}
 
 
 def var(name: str, shape) -> Expr:
@@ -234,7 +244,7 @@ def zeros(shape) -> Expr:
 
 ZERO = num(0)
 ONE = num(1)
-_F0, _F1, _FM1 = Fraction(0), Fraction(1), Fraction(-1)   # shared: a Fraction costs a call to make
+_F0, _F1, _FM1 = 0, 1, -1       # coefficients, as exact numbers (ints when whole)
 
 
 def is_zero(e: Expr) -> bool:
@@ -274,22 +284,22 @@ def coefficient(t: Expr) -> tuple:
         return _negated(c), u
     if t.op == "mul" and is_number(t.args[0]):
         c, u = coefficient(t.args[1])
-        return (t.args[0].value if c is _F1 else t.args[0].value * c), u
+        return (t.args[0].value if c == 1 else t.args[0].value * c), u
     if t.op == "div" and is_number(t.args[0]) and t.args[0].value != 1:
         return t.args[0].value, typed("div", (ONE, t.args[1]))
     return _F1, t
 
 
 def _negated(c):
-    """-c, the shared -1 and 1 kept shared (negating a Fraction makes a new one)."""
-    return _FM1 if c is _F1 else _F1 if c is _FM1 else -c
+    """-c."""
+    return -c
 
 
 def _scaled(c, core: Expr, shape) -> Expr:
     """c·core in normal form, broadcast to `shape`."""
-    if c is _F1:                # the common cases, without comparing Fractions
+    if c == 1:                  # the common cases first
         return fit(num(c) if core.op == "num" and core.value == 1 else core, shape)
-    if c is _FM1 and not (core.op == "num" and core.value == 1):
+    if c == -1 and not (core.op == "num" and core.value == 1):
         return fit(typed("neg", (core,)), shape)
     if c == 0:
         return zeros(shape)
@@ -376,7 +386,7 @@ def mul(a: Expr, b: Expr) -> Expr:
     if is_zero(a) or is_zero(b):
         return zeros(shape)
     (ca, u), (cb, v) = coefficient(a), coefficient(b)
-    c = cb if ca is _F1 else ca if cb is _F1 else ca * cb
+    c = cb if ca == 1 else ca if cb == 1 else ca * cb
     return _scaled(c, _product(u, v), shape)
 
 
@@ -464,7 +474,7 @@ def div(a: Expr, b: Expr) -> Expr:
     if is_zero(b):
         return typed("div", (a, b))
     (ca, u), (cb, v) = coefficient(a), coefficient(b)
-    return _scaled(ca / cb, _quotient(u, v), shape)
+    return _scaled(quotient(ca, cb), _quotient(u, v), shape)
 
 
 def _quotient(u: Expr, v: Expr) -> Expr:
@@ -505,13 +515,13 @@ def pow_(a: Expr, b: Expr) -> Expr:
 def fold_power(a, b):
     """a^b as an exact number when it is one and small (2^3 = 8, 4^-1 = 1/4), else None:
     2^0.5 stays a power and 2^1e309 is never computed."""
-    if not (isinstance(a, Fraction) and isinstance(b, Fraction)) or b.denominator != 1:
+    if isinstance(a, float) or isinstance(b, float) or b.denominator != 1:
         return None
     if a == 0 and b < 0:
         return None
     if abs(b) > 64 or (a.numerator.bit_length() + a.denominator.bit_length()) * abs(b) > 256:
         return None
-    return a ** int(b)
+    return exact(Fraction(a) ** int(b))
 
 
 def call(op: str, *args: Expr) -> Expr:

@@ -14,7 +14,7 @@ from fractions import Fraction
 from . import lalr
 from .errors import NameProblem, SyntaxProblem, Unsupported
 from . import sizes
-from .expr import ARITY, BLOCK_FUNCTIONS, FUNCTIONS, SHAPING_OPS, SIZED, Expr, written_size
+from .expr import ARITY, BLOCK_FUNCTIONS, FUNCTIONS, SHAPING_OPS, SIZED, Expr, exact, written_size
 
 # Numbers are kept exact (fractions); a literal longer than this is refused.
 MAX_NUMBER_DIGITS = 400
@@ -69,8 +69,8 @@ class ToExpr:
             raise Unsupported(f"a number of {len(text)} characters is longer than jac reads "
                               f"({MAX_NUMBER_DIGITS})", column=c[0].column,
                               hint="write it with an exponent, as 1e400")
-        # A whole number (most are) as an int first: Fraction reads a string with a regex.
-        value = Fraction(int(text)) if text.isdigit() else Fraction(text)
+        # A whole number (most are) as an int: Fraction reads a string with a regex.
+        value = int(text) if text.isdigit() else exact(Fraction(text))
         return Expr("num", (), value, (), c[0].column)     # a scalar, known now
 
     def var(self, c):
