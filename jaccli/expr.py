@@ -322,7 +322,8 @@ def add(*terms: Expr) -> Expr:
         flat.extend(t.args if t.op == "add" else (t,))
     shape = broadcast_shape("add", flat)
     coefficients: dict = {}
-    constant, constant_at = _F0, -1     # -1: no number yet
+    constant: int | Fraction = _F0      # an exact number: the compiled core checks the type
+    constant_at = -1                    # -1: no number yet
     for t in flat:
         c, u = (_F1, t) if is_number(t) else coefficient(t)
         if is_number(u) or u.op == "ones":    # -2 is neg(2), and 1 is 1 in any shape
