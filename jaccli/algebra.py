@@ -505,6 +505,8 @@ class Algebra:
     def summed_core(self, m: Expr) -> dict:
         if m.shape == ():
             return {self.term(self.factors_of(m)): 1}
+        if m.op == "softmax":               # its entries add up to 1
+            return {_ONE: 1}
         if m.op == "ones":
             n = sizes.product(m.shape)
             return {_ONE: n} if isinstance(n, int) else self.atom(E.dim(n))

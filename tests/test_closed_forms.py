@@ -275,6 +275,24 @@ def test_a_function_of_a_broadcast_sum_is_the_function_of_the_sum(layout):
     assert doc["jacobians"][0]["symbolic"].startswith("(1 - step(a - b))*ones(6)")
 
 
+@pytest.mark.parametrize("text, form", [
+    ("softmax(x + a)", "0"),                    # softmax does not see a shift
+    ("softmax(x - x + (a + a))", "0"),
+    ("logsumexp(x + a)", "1"),                  # the softmax's entries add up to 1
+])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_softmax_entries_add_up_to_one(text, form, layout):
+    """sum(softmax(v)) = 1, so ∂softmax(x + a)/∂a = 0 and ∂logsumexp(x + a)/∂a = 1 for a
+    scalar a, where the chain rule writes (1 - sum(softmax(…)))·softmax(…), which no reader
+    could size (found at 500 examples)."""
+    values = _random(13, x=(3,), a=())
+    doc = check_document(text, values, ["a"], layout)
+    assert doc["jacobians"][0]["symbolic"] == form
+    got = np.asarray(doc["jacobians"][0]["value"], dtype=float)
+    close(got if layout == "numerator" else got.T, numeric_jacobian(text, values, ["a"]),
+          f"{text}: finite differences")
+
+
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_blocks_one_per_variable_read_back(layout):
     """∂(sum(x)·sum(A))/∂(A, x) = [sum(x)·𝟏ᵀ, sum(A)·𝟏ᵀ]: the 𝟏s are as long as vec(A) and
