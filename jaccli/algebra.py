@@ -567,8 +567,11 @@ class Algebra:
         p = self.merge_sums(self.merge_products(p))
         cores = {t: self.split(t) for t in p}
         vecs = [core for _, core in cores.values() if core.op == "vec"]
-        if vecs and all(core.shape == () or core.op == "vec" for _, core in cores.values()):
-            inner: dict = {}                                  # Σ s·vec(A) = vec(Σ s·A)
+        # Σ s·vec(A) = vec(Σ s·A) when the A have one shape (vec(kron(I, vᵀ)) = vec(vec(I) vᵀ),
+        # but a 3x9 and a 9x3 matrix do not add)
+        if vecs and all(core.shape == () or core.op == "vec" for _, core in cores.values()) \
+                and len({core.args[0].shape for core in vecs}) == 1:
+            inner: dict = {}
             for t, c in p.items():
                 scalars, core = cores[t]
                 f = dict(scalars)

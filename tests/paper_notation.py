@@ -554,6 +554,9 @@ def _vec(a):
             r = length // c
         elif c is None and r is not None:
             c = length // r
+        elif r is None and c is None:           # vec(I): a square of `length` entries
+            r = math.isqrt(length)
+            r, c = a.complete(r, None)
         return _concrete(a.sized(r, c))
 
     def complete(r, c):

@@ -294,6 +294,19 @@ def test_softmax_entries_add_up_to_one(text, form, layout):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
+def test_vecs_of_matrices_of_different_shapes_add_as_vecs(layout):
+    """vec(kron(I, vᵀ)) is vec(vec(I) vᵀ), a 3x9 and a 9x3 matrix with the same entries in
+    order: their vecs add, the matrices do not (jac reading back its own Jacobian with
+    respect to B stopped with a shape error when differentiating it by a)."""
+    text = "kron((1 + a)*eye(3), (B @ x + x)') + ((1 + a)*B) @ kron(eye(3), x')"
+    values = _random(14, a=(), x=(3,), B=(3, 3))
+    doc = check_document(text, values, ["a"], layout)
+    got = np.asarray(doc["jacobians"][0]["value"], dtype=float)
+    close(got if layout == "numerator" else got.T, numeric_jacobian(text, values, ["a"]),
+          "finite differences")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_blocks_one_per_variable_read_back(layout):
     """∂(sum(x)·sum(A))/∂(A, x) = [sum(x)·𝟏ᵀ, sum(A)·𝟏ᵀ]: the 𝟏s are as long as vec(A) and
     x, which the reader knows from the variables, not from the form."""
