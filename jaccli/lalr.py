@@ -57,14 +57,18 @@ class _Rule:
     """A rule as the LALR loop reduces by it: the symbol it makes (`origin`), how many
     children it takes, the callback they go to (None: passed up or inlined), whether a single
     child is passed up, the positions of inlined children, and whether it always passes its
-    one child up (`unit`)."""
+    one child up (`unit`). `chains`, shared by the rules of one origin, holds for each state
+    below the rule's children (once asked for) {lookahead: the state the loop goes to}, see
+    `Parser._unit_chain`: a list and a dict of strings, no key to build per reduction."""
 
-    __slots__ = ("origin", "length", "callback", "expand_single", "inlined", "unit")
+    __slots__ = ("origin", "length", "callback", "expand_single", "inlined", "unit", "chains")
 
     def __init__(self, origin: str, length: int, callback: Any, expand_single: bool,
-                 inlined: tuple[int, ...], unit: bool) -> None:
+                 inlined: tuple[int, ...], unit: bool,
+                 chains: list[Optional[dict[str, int]]]) -> None:
         self.origin, self.length, self.callback = origin, length, callback
         self.expand_single, self.inlined, self.unit = expand_single, inlined, unit
+        self.chains = chains
 
 
 class _Lexer:
@@ -104,15 +108,17 @@ class Parser:
         self.ignore: frozenset[str] = frozenset(tables.IGNORE)
         self.keywords: list[tuple[str, str, str, bool]] = tables.KEYWORDS
         self.rules: list[_Rule] = []
+        chains: dict[str, list[Optional[dict[str, int]]]] = {}
         for origin, length, alias, expand_single, inlined in tables.RULES:
             name = alias or origin
             callback = None if _inlined(name) else getattr(callbacks, name, None)
             if callback is None and not _inlined(name) and not (expand_single and length == 1):
                 raise TypeError(f"{type(callbacks).__name__} has no method for the rule {name}")
             unit = length == 1 and expand_single and not inlined
-            self.rules.append(_Rule(origin, length, callback, expand_single, inlined, unit))
-        # (state below, rule's origin, token) -> state
-        self.chains: dict[tuple[int, str, str], int] = {}
+            if origin not in chains:
+                chains[origin] = [None] * len(self.states)
+            self.rules.append(_Rule(origin, length, callback, expand_single, inlined, unit,
+                                    chains[origin]))
         self.lexers: dict[frozenset[str], _Lexer] = {}
         self.by_state: dict[int, _Lexer] = {}
         # For each state, once asked for: its lexer as one match, with what is ignored before
@@ -191,7 +197,7 @@ class Parser:
         """Lark's contextual lexer feeding Lark's LALR loop, one token at a time: each token
         is lexed as the current parser state sees it. (One loop, its names local: this runs
         for every line of a batch.)"""
-        table, rules, lexers, chains = self.states, self.rules, self.fast_lexers, self.chains
+        table, rules, lexers = self.states, self.rules, self.fast_lexers
         accept = self.end
         multiline = "\n" in text       # lines and columns counted only when there are lines
         # The rule's symbol takes the place of its first child on both stacks (see below).
@@ -212,7 +218,7 @@ class Parser:
                     pos = end
                     continue
                 kind: str = group
-                value: str = m.group(kind)
+                value: str = m[kind]      # not m.group(kind): no tuple of arguments
                 after: int = m.end()
                 start = after - len(value)
                 if lexer.keywords is not None:
@@ -271,10 +277,12 @@ class Parser:
                 # reduces by next (see `_unit_chain`): found once per parser. (So a rule that
                 # passes its child up is reduced here only if one ever comes first.)
                 below = states[-2]
-                key = (below, rule.origin, kind)
-                goto = chains.get(key)
+                gotos = rule.chains[below]
+                if gotos is None:
+                    gotos = rule.chains[below] = {}
+                goto = gotos.get(kind)
                 if goto is None:
-                    goto = chains[key] = self._unit_chain(below, rule.origin, kind)
+                    goto = gotos[kind] = self._unit_chain(below, rule.origin, kind)
                 states[-1] = state = goto
                 values[-1] = made
                 if goto == accept and kind == "$END":
