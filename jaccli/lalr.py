@@ -22,7 +22,10 @@ inputs):
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Final, NoReturn, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:      # importing typing would cost a one-shot run a few milliseconds
+    from typing import Any, Callable, Final, NoReturn
 
 SHIFT_LIMIT: Final = 0   # an action >= 0 shifts to that state; ~action reduces by that rule
 
@@ -65,7 +68,7 @@ class _Rule:
 
     def __init__(self, origin: str, length: int, callback: Any, expand_single: bool,
                  inlined: tuple[int, ...], unit: bool,
-                 chains: list[Optional[dict[str, int]]]) -> None:
+                 chains: list[dict[str, int] | None]) -> None:
         self.origin, self.length, self.callback = origin, length, callback
         self.expand_single, self.inlined, self.unit = expand_single, inlined, unit
         self.chains = chains
@@ -89,8 +92,8 @@ class _FastLexer:
 
     __slots__ = ("match", "keywords")
 
-    def __init__(self, match: Callable[[str, int], Optional[re.Match[str]]],
-                 keywords: Optional[dict[str, dict[str, str]]]) -> None:
+    def __init__(self, match: Callable[[str, int], re.Match[str] | None],
+                 keywords: dict[str, dict[str, str]] | None) -> None:
         self.match, self.keywords = match, keywords
 
 
@@ -108,7 +111,7 @@ class Parser:
         self.ignore: frozenset[str] = frozenset(tables.IGNORE)
         self.keywords: list[tuple[str, str, str, bool]] = tables.KEYWORDS
         self.rules: list[_Rule] = []
-        chains: dict[str, list[Optional[dict[str, int]]]] = {}
+        chains: dict[str, list[dict[str, int] | None]] = {}
         for origin, length, alias, expand_single, inlined in tables.RULES:
             name = alias or origin
             callback = None if _inlined(name) else getattr(callbacks, name, None)
@@ -123,7 +126,7 @@ class Parser:
         self.by_state: dict[int, _Lexer] = {}
         # For each state, once asked for: its lexer as one match, with what is ignored before
         # a terminal skipped in the same match, see `_fast_lexer`.
-        self.fast_lexers: list[Optional[_FastLexer]] = [None] * len(self.states)
+        self.fast_lexers: list[_FastLexer | None] = [None] * len(self.states)
         self.skip = "|".join(self.terminals[n] for n in self.order if n in self.ignore)
 
     def _lexer(self, names: frozenset[str]) -> _Lexer:
@@ -185,7 +188,7 @@ class Parser:
             pos += len(value)
 
     @staticmethod
-    def _scan(lexer: _Lexer, text: str, pos: int) -> Optional[tuple[str, str]]:
+    def _scan(lexer: _Lexer, text: str, pos: int) -> tuple[str, str] | None:
         """(text, terminal) of the lexer's match at pos, or None."""
         m = lexer.scanner.match(text, pos)
         if m is None or m.lastgroup is None:
@@ -204,7 +207,7 @@ class Parser:
         states: list[int] = [self.start]
         values: list[Any] = []
         pos, line, line_start, end = 0, 1, 0, len(text)
-        token: Optional[Token] = None
+        token: Token | None = None
         state = self.start
         while True:
             if pos < end:
