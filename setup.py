@@ -20,10 +20,9 @@ import sys
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-# The modules of a batch line's hot path that mypyc compiles as they are. lalr.py stays
-# Python: its Token subclasses str, which mypyc's native classes cannot.
+# The modules of a batch line's hot path, which mypyc compiles as they are.
 CORE = ["node", "expr", "algebra", "derive", "rules", "sizes", "notation", "serialize",
-        "shapes", "api", "syntax", "jacobians"]
+        "shapes", "api", "lalr", "syntax", "jacobians"]
 # setuptools commands that produce an installable build; metadata queries, sdists and
 # editable installs (editable_wheel, develop) get plain Python.
 BUILDS = {"bdist_wheel", "build", "build_ext", "install"}

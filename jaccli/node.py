@@ -11,6 +11,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable
 
+# Whether mypyc compiled this module (setup.py): the constructor then sets the slots itself
+# rather than through their setters, a call each.
+COMPILED = __file__.endswith((".so", ".pyd"))
+
 # How a node shows itself in a repr: notation.py installs its ASCII printer when imported
 # (this module imports nothing of jac's, so that everything may import it).
 printer: Callable[[Expr], str] | None = None
@@ -57,22 +61,27 @@ class Expr:
 
     def __init__(self, op: str, args: tuple = (), value=None, shape=None, column=None):
         args = tuple(args)
-        _set_op(self, op)
-        _set_args(self, args)
-        _set_value(self, value)
-        _set_shape(self, shape)
-        _set_column(self, column)
         # From the operands' stored hashes: hashing the operands themselves would call
         # __hash__, a Python function, once for each of them.
         n = len(args)
         if n == 0:
-            _set_hash(self, hash((op, value)))
+            key = hash((op, value))
         elif n == 1:
-            _set_hash(self, hash((op, value, args[0]._hash)))
+            key = hash((op, value, args[0]._hash))
         elif n == 2:
-            _set_hash(self, hash((op, value, args[0]._hash, args[1]._hash)))
+            key = hash((op, value, args[0]._hash, args[1]._hash))
         else:
-            _set_hash(self, hash((op, value, *[a._hash for a in args])))
+            key = hash((op, value, *[a._hash for a in args]))
+        if COMPILED:     # mypyc's constructor of a native class sets its slots directly
+            self.op, self.args, self.value, self.shape, self.column, self._hash = \
+                op, args, value, shape, column, key
+        else:            # as Python, assignment would go through __setattr__
+            _set_op(self, op)
+            _set_args(self, args)
+            _set_value(self, value)
+            _set_shape(self, shape)
+            _set_column(self, column)
+            _set_hash(self, key)
 
     def __setattr__(self, key, value):
         raise AttributeError("Expr is immutable")

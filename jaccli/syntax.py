@@ -64,7 +64,7 @@ class ToExpr:
         self.given, self.size_names, self.names, self.shaping = {}, False, {}, False
 
     def num(self, c):
-        text = str(c[0])
+        text = c[0].value
         if len(text) > MAX_NUMBER_DIGITS:
             raise Unsupported(f"a number of {len(text)} characters is longer than jac reads "
                               f"({MAX_NUMBER_DIGITS})", column=c[0].column,
@@ -74,7 +74,7 @@ class ToExpr:
         return Expr("num", (), value, (), c[0].column)     # a scalar, known now
 
     def var(self, c):
-        name = str(c[0])
+        name = c[0].value
         if name in _FUNCTION_NAMES:
             raise NameProblem(f"'{name}' is a function, not a variable: call it as {name}(...)",
                               column=c[0].column)
@@ -82,26 +82,26 @@ class ToExpr:
         return Expr("var", (), name, None, c[0].column)
 
     def call(self, c):
-        name, args = c[0], (c[2] if len(c) == 4 else [])
+        name, column, args = c[0].value, c[0].column, (c[2] if len(c) == 4 else [])
         if name not in _FUNCTION_NAMES:
             import difflib
-            close = difflib.get_close_matches(str(name), FUNCTIONS, n=1)
+            close = difflib.get_close_matches(name, FUNCTIONS, n=1)
             hint = f"did you mean '{close[0]}'?" if close else \
                 "known functions: " + ", ".join(FUNCTIONS)
-            raise NameProblem(f"unknown function '{name}'", column=name.column, hint=hint)
+            raise NameProblem(f"unknown function '{name}'", column=column, hint=hint)
         if name in SIZED:
-            return self.sized(str(name), args, name.column)
+            return self.sized(name, args, column)
         if name in BLOCK_FUNCTIONS:
             if not args:
-                raise SyntaxProblem(f"{name} takes at least one block", column=name.column)
-            return Expr(str(name), tuple(args), column=name.column)
+                raise SyntaxProblem(f"{name} takes at least one block", column=column)
+            return Expr(name, tuple(args), column=column)
         if len(args) != ARITY[name]:
             want = ARITY[name]
             raise SyntaxProblem(f"{name} takes {want} argument{'s' if want > 1 else ''}, "
-                                f"not {len(args)}", column=name.column)
+                                f"not {len(args)}", column=column)
         if name in SHAPING:
             self.shaping = True
-        return Expr(str(name), tuple(args), None, None, name.column)
+        return Expr(name, tuple(args), None, None, column)
 
     def sized(self, name, args, column):
         """eye(n), ones(n), ones(m, n), zeros(...), commutation(m, n): the arguments are
@@ -141,7 +141,8 @@ class ToExpr:
         terms, columns = [c[0]], []
         for i in range(1, len(c), 2):
             sign, term = c[i], c[i + 1]
-            terms.append(term if sign == "+" else Expr("neg", (term,), None, None, sign.column))
+            terms.append(term if sign.value == "+" else
+                         Expr("neg", (term,), None, None, sign.column))
             columns.append(sign.column)
         # value: the column of every sign, so a shape error can point at its '+'
         return Expr("add", tuple(terms), tuple(columns), None, c[1].column)
@@ -149,7 +150,7 @@ class ToExpr:
     def product_chain(self, c):
         out = c[0]
         for i in range(1, len(c), 2):
-            op = _OPS[c[i]]
+            op = _OPS[c[i].value]
             out = Expr(op, (out, c[i + 1]), None, None, c[i].column)
             if op in SHAPING:
                 self.shaping = True
@@ -166,7 +167,7 @@ class ToExpr:
         return Expr("transpose", (c[0],), None, None, c[1].column)
 
     def binding(self, c):
-        name = str(c[0])
+        name = c[0].value
         if name in _FUNCTION_NAMES:
             raise NameProblem(f"'{name}' is a function and cannot be given as a name",
                               column=c[0].column)
@@ -247,13 +248,14 @@ def parse_noting(text: str) -> tuple[Expr, dict, list | None, bool | None]:
     callbacks.given, callbacks.size_names, callbacks.names, callbacks.shaping = {}, False, {}, False
     try:
         tree = the_parser.parse(text)
-    except lalr.UnexpectedCharacters as e:
-        ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
+    except lalr.UnexpectedCharacters as unlexed:
+        at = unlexed.pos_in_stream
+        ch = text[at] if at < len(text) else ""
         what = repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}"
-        raise SyntaxProblem(f"unexpected character {what}", column=e.pos_in_stream + 1,
+        raise SyntaxProblem(f"unexpected character {what}", column=at + 1,
                             hint=_explain_character(ch)) from None
-    except lalr.UnexpectedToken as e:
-        raise _token_problem(text, e) from None
+    except lalr.UnexpectedToken as unexpected:   # its own name: compiled, a name has one type
+        raise _token_problem(text, unexpected) from None
     given = callbacks.given
     # Every node the callbacks make stands on a token of its own, or on the sign a
     # negated term shares with its sum: a tree parsed from fewer than MAX_DEPTH / 2
@@ -408,7 +410,7 @@ def _open_bracket(text: str, column: int):
     return stack[-1] if stack else None
 
 
-def _token_problem(text: str, e) -> SyntaxProblem:
+def _token_problem(text: str, e: lalr.UnexpectedToken) -> SyntaxProblem:
     ended = e.token.type == "$END"
     column = len(text.rstrip()) + 1 if ended else e.token.column
     raw = set(e.expected)
@@ -416,14 +418,14 @@ def _token_problem(text: str, e) -> SyntaxProblem:
         raw -= {"MINUS", "LPAR"}  # after an operand these are an operator and a call
         if "MINUS" in e.expected:
             raw.add("PLUS")
+    found = ", but the expression ended" if ended else f", found '{e.token.value}'"
     if raw == {"NAME"}:          # after 'where' or ',' in its list: the name to give
-        return SyntaxProblem("expected a name to give, as in 'where u = w @ x'" +
-                             (", but the expression ended" if ended else f", found '{e.token}'"),
+        return SyntaxProblem("expected a name to give, as in 'where u = w @ x'" + found,
                              column=column)
     raw.discard("WHERE")         # an operand may always be followed by 'where': not news
     expected = {_WORDS.get(t, t) for t in raw}
-    if not ended and str(e.token) in ")]" and not _open_bracket(text, column):
-        return SyntaxProblem(f"unmatched '{e.token}'", column=column,
+    if not ended and e.token.value in ")]" and not _open_bracket(text, column):
+        return SyntaxProblem(f"unmatched '{e.token.value}'", column=column,
                              hint="remove it, or add the opening bracket it closes")
     opened = _open_bracket(text, column)
     closer = {"(": "')'", "[": "']'"}.get(opened[0]) if opened else None
@@ -440,7 +442,7 @@ def _token_problem(text: str, e) -> SyntaxProblem:
     message = f"expected {words}" if words else "unexpected input"
     if prev is not None:
         message += f" after '{prev}'"
-    message += ", but the expression ended" if ended else f", found '{e.token}'"
+    message += found
     hint = f"the '{opened[0]}' at column {opened[1]} is not closed" if closer and ended else None
     if not ended and e.token.type == "EQUALS":
         hint = _explain_character("=")

@@ -50,8 +50,8 @@ class _Trees:
 
 def _plain(node):
     """A Lark Tree or Token, or the driver's tuple or Token, as comparable tuples."""
-    if isinstance(node, str):       # a token: Lark's and the driver's are both str
-        return ("token", node.type, str(node), node.line, node.column)
+    if isinstance(node, (str, lalr.Token)):     # a token: Lark's is a str with a value too
+        return ("token", node.type, node.value, node.line, node.column)
     if isinstance(node, tuple):
         return node
     return (str(node.data), [_plain(c) for c in node.children])
@@ -65,7 +65,7 @@ def _outcome(parse, text):
     except (UnexpectedCharacters, lalr.UnexpectedCharacters) as e:
         return ("characters", e.pos_in_stream, sorted(e.allowed or ()))
     except (UnexpectedToken, lalr.UnexpectedToken) as e:
-        return ("token", e.token.type, str(e.token), e.token.column, sorted(e.expected))
+        return ("token", e.token.type, e.token.value, e.token.column, sorted(e.expected))
     except (UnexpectedInput, lalr.UnexpectedInput) as e:
         return (type(e).__name__,)
 
