@@ -28,7 +28,7 @@ from jaccli.inputs import parse_shape
 from jaccli.render import ResultView
 from jaccli.serialize import dumps, to_dict
 from oracle import evaluate
-from paper_notation import NotationError, paper_value
+from paper_notation import NotationError, latex_tokens, paper_value
 
 # A float printed with 6 or more decimals is a value that leaked, or inexact arithmetic.
 LEAKED = re.compile(r"\d*\.\d{6,}")
@@ -82,6 +82,26 @@ def _top_level_split(text: str) -> list[str]:
             parts.append(text[start:i].strip())
             start = i + 1
     return parts + [text[start:].strip()]
+
+
+_WHERE = {"symbolic": " where ", "latex": r" \quad \text{where } "}
+
+
+def split_where(form: str, key: str) -> tuple[str, dict]:
+    """(body, {name: definition}) of a form that names its repeats itself, as JSON's
+    `symbolic` and `latex` do past LONG_SYMBOLIC nodes (`… where u1 = …, u2 = …`); a LaTeX
+    name is keyed as the paper reader reads it (u_{1} is u_1)."""
+    if _WHERE[key] not in form:
+        return form, {}
+    body, rest = form.split(_WHERE[key], 1)
+    parts = _top_level_split(rest) if key == "symbolic" else rest.split(r",\ ")
+    definitions = {}
+    for part in parts:
+        name, definition = part.split(" = ", 1)
+        if key == "latex":
+            name = latex_tokens(name)[0][1]
+        definitions[name.strip()] = definition
+    return body, definitions
 
 
 def where_of(doc: dict, entry: dict, key: str) -> dict:
@@ -158,8 +178,10 @@ def check_forms(doc: dict, entry: dict, want: np.ndarray, values: dict, what: st
     input on its own: its names are defined in `where`)."""
     sym = sized_whole_form(entry["symbolic"], want.shape)
     assert not LEAKED.search(sym), f"{what}: a value leaked into {sym!r}"
+    body, named = split_where(sym, "symbolic")
     try:
-        got = fits(oracle_value(sym, values, where_of(doc, entry, "symbolic")), want)
+        got = fits(oracle_value(body, values, {**where_of(doc, entry, "symbolic"), **named}),
+                   want)
     except (AssertionError, ArithmeticError, LookupError, NameError, SyntaxError, ValueError) as e:
         raise AssertionError(f"{what}: symbolic {sym!r} does not read back: {e}") from None
     close(got, want, f"{what}: symbolic {sym!r}")
@@ -168,7 +190,9 @@ def check_forms(doc: dict, entry: dict, want: np.ndarray, values: dict, what: st
     lat = entry["latex"]
     assert not LEAKED.search(lat), f"{what}: a value leaked into {lat!r}"
     try:
-        got = paper_value(lat, "latex", values, want.shape, where_of(doc, entry, "latex"),
+        body, named = split_where(lat, "latex")
+        got = paper_value(body, "latex", values, want.shape,
+                          {**where_of(doc, entry, "latex"), **named},
                           blocks_of(doc, entry.get("wrt", ""), values))
     except NotationError as e:
         raise AssertionError(f"{what}: latex {lat!r} does not read: {e}") from None

@@ -307,6 +307,18 @@ def test_vecs_of_matrices_of_different_shapes_add_as_vecs(layout):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
+def test_json_forms_that_name_their_repeats_read_back(layout):
+    """Past LONG_SYMBOLIC nodes, `symbolic` and `latex` name their repeats with `where`;
+    the test readers take the definitions from the form itself (found at 600 examples)."""
+    text = ("log(((sigmoid(x) + 0.25)^x + a / (a^2 + 0.5))^2 + 0.5) @ "
+            "(sin(A + A) + (A + A + (A + A))) @ sin(x'' + (x + x))")
+    values = _random(15, x=(3,), a=(), A=(3, 3))
+    doc = check_document(text, values, ["x,a"], layout)
+    assert " where " in doc["jacobians"][0]["symbolic"]
+    assert r"\text{where }" in doc["jacobians"][0]["latex"]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_blocks_one_per_variable_read_back(layout):
     """∂(sum(x)·sum(A))/∂(A, x) = [sum(x)·𝟏ᵀ, sum(A)·𝟏ᵀ]: the 𝟏s are as long as vec(A) and
     x, which the reader knows from the variables, not from the form."""
