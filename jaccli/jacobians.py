@@ -22,7 +22,7 @@ from . import expr as E
 from . import sizes
 from .algebra import Algebra, row_form
 from .expr import Expr
-from .notation import ASCII, MUL, Style, function_form, show
+from .notation import ASCII, MUL, Style, follows_matmul_bare, function_form, show
 
 # At the top of a closed form, where the Jacobian's shape is stated beside it, the identity
 # and the ones vector are the papers' bare I and 1 (I, z*I, 1ᵀ for sum(x)); inside a larger
@@ -323,7 +323,7 @@ class Product(Jacobian):
         return out
 
     def form(self, style=TOP):
-        return style.matmul.join(_factor(f, style) for f in self.factors)
+        return style.matmul.join(_factor(f, style, i == 0) for i, f in enumerate(self.factors))
 
 
 class Stack(Jacobian):
@@ -381,14 +381,19 @@ def _kron_factor(j: Jacobian, style: Style) -> str:
     return (r"\left(" + text + r"\right)") if style.latex else f"({text})"
 
 
-def _factor(j: Jacobian, style: Style) -> str:
+def _factor(j: Jacobian, style: Style, first: bool = True) -> str:
     """A factor of a product of Jacobians; in the papers' notation an element-wise product
-    or quotient of matrices (A ⊘ B) is bracketed, as juxtaposition would bind into it."""
+    or quotient of matrices (A ⊘ B) is bracketed, as juxtaposition would bind into it; in
+    the input language a later factor that is itself a product is bracketed unless '@' may
+    take it bare (notation.follows_matmul_bare)."""
     text = j.form(inner(style))
-    payload = getattr(j, "m", None) if isinstance(j, Matrix) else None
+    payload = getattr(j, _PAYLOAD.get(type(j), ""), None)
+    matrix = payload if isinstance(j, Matrix) else None
     if isinstance(j, Sum) or (isinstance(j, (Scaled,)) and not text.startswith("-")) \
             or text.startswith("-") or (isinstance(j, Kron) and not style.ascii) \
-            or (payload is not None and payload.op in ("add", "neg", "mul", "div")):
+            or (matrix is not None and matrix.op in ("add", "neg", "mul", "div")) \
+            or (not first and inner(style).ascii and isinstance(j, (Matrix, Column))
+                and payload.op == "matmul" and not follows_matmul_bare(payload)):
         return f"({text})"
     return text
 

@@ -245,6 +245,14 @@ def _mul(e: Expr, s: Style) -> tuple[str, int]:
     return show(a, s, MUL) + symbol + show(b, s, right), MUL
 
 
+def follows_matmul_bare(e: Expr) -> bool:
+    """Whether the matrix product `e` may follow '@' without parentheses in the input
+    language: P @ (1/A^2 @ x), not P @ 1/A^2 @ x, which is ((P @ 1)/A^2) @ x; and B @ (x @ C),
+    not B @ x @ C, where NumPy's x is a column after B and a row before C."""
+    first = _leftmost(e, ("matmul",))
+    return first.op not in ("mul", "div") and first.shape is not None and len(first.shape) == 2
+
+
 def _leftmost(e: Expr, ops: tuple) -> Expr:
     """The operand `e` begins with when printed, looking through the operators `ops` (the
     input language reads '*', '/' and '@' alike, left to right: a bare right operand's first
@@ -268,12 +276,8 @@ def _matmul(e: Expr, s: Style) -> tuple[str, int]:
     if s.latex and a.shape is not None and len(a.shape) == 1 and len(b.shape) != 2:  # wᵀx
         return show(a, s, POSTFIX) + s.transpose + " " + show(b, s, UNARY + 1), MUL
     right = MUL if _is_product(b) and _is_product(e) else UNARY + 1     # A B x = A (B x)
-    if right == MUL and s.ascii:
-        first = _leftmost(b, ("matmul",))
-        if first.op in ("mul", "div") or len(first.shape) != 2:
-            # P @ (1/A^2 @ x), not P @ 1/A^2 @ x: that is ((P @ 1)/A^2) @ x; and B @ (x @ C),
-            # not B @ x @ C: NumPy's x is a column after B and a row before C
-            right = UNARY + 1
+    if right == MUL and s.ascii and not follows_matmul_bare(b):
+        right = UNARY + 1
     if not s.ascii:                      # (a ⊙ B) c, (A ⊗ B) C: never bare
         return _operand(a, s, MUL) + symbol + _operand(b, s, right), MUL
     return show(a, s, MUL) + symbol + show(b, s, right), MUL

@@ -527,6 +527,16 @@ ASCII_PRECEDENCE = [     # '*', '/' and '@' bind alike, left to right: a @ (1/A^
 ]
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_later_factor_of_a_product_keeps_its_parentheses(layout):
+    """B @ diag(…) @ (A/(0.5 + A^2) @ A): bare, the quotient would divide B @ diag(…) @ A
+    (found at 600 examples)."""
+    text = "sin(A / (A^2 + 0.5) @ (A @ x)) @ B'"
+    doc = check_document(text, _random(16, A=(3, 3), B=(2, 3), x=(3,)), ["x"], layout)
+    if layout == "numerator":
+        assert "@ (A/(0.5 + A^2) @ A)" in doc["jacobians"][0]["symbolic"]
+
+
 @pytest.mark.parametrize("build", ASCII_PRECEDENCE)
 def test_ascii_forms_keep_the_parentheses_precedence_needs(build):
     """A right operand printed bare must mean the same under the input language's
