@@ -32,6 +32,10 @@ from .expr import Expr, typed
 # A product of sums is expanded only while it has at most this many terms.
 EXPAND_LIMIT = 24
 _ELEMENTWISE = set(E.ELEMENTWISE_FUNCTIONS) - {"sqrt"}
+# The element-wise functions whose value at 0 is an exact number (log's is not; step's is 0:
+# it is 1 only where its operand is positive).
+_AT_ZERO = {"sin": 0, "tan": 0, "tanh": 0, "relu": 0, "abs": 0, "sign": 0, "step": 0,
+            "cos": 1, "exp": 1, "sigmoid": Fraction(1, 2)}
 _ONE = E.ONE
 # Coefficients and exponents are ints when whole (most are 1), Fractions otherwise: ints add,
 # multiply and compare at C speed, Fractions in Python. Whatever divides starts from a
@@ -205,6 +209,9 @@ class Algebra:
         args = tuple(self.simplify_inner(a) for a in e.args)
         if op in _ELEMENTWISE and args[0].op == "vec":          # f(vec(A)) = vec(f(A))
             return self.atom(typed("vec", (typed(op, (args[0].args[0],)),)))
+        if op in _AT_ZERO and not self.poly(e.args[0]):         # f(0): sin(u - u) is 0
+            value = _AT_ZERO[op]
+            return {_ONE: value} if value else {}
         if op in _ELEMENTWISE and e.args[0].shape:              # f(s·𝟏) = f(s)·𝟏
             p = self.fitted(e.args[0])
             splits = [self.split(t) for t in p]

@@ -537,6 +537,21 @@ def test_a_later_factor_of_a_product_keeps_its_parentheses(layout):
         assert "@ (A/(0.5 + A^2) @ A)" in doc["jacobians"][0]["symbolic"]
 
 
+@pytest.mark.parametrize("text, wrt, form, structure", [
+    ("sin(u - u) @ (A @ x)", "A", "0", "zero"),         # sin(0) was a scalar standing for 𝟏·0
+    ("sigmoid(x - x) * x", "x", "0.5*I", "scaled_identity"),
+    ("cos(x - x) * x * 3", "x", "3*I", "scaled_identity"),   # was diag(3*ones(n))
+])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_functions_at_zero_fold(text, wrt, form, structure, layout):
+    """f(0) is a number for sin, cos, exp, sigmoid, …: a function of a zero vector is no
+    f(0) that reads as a scalar, and diag(c·𝟏) is c·I (found at 600 examples)."""
+    values = _random(17, u=(2,), A=(2, 3), x=(3,))
+    doc = check_document(text, {n: v for n, v in values.items() if n in text}, [wrt], layout)
+    entry = doc["jacobians"][0]
+    assert (entry["symbolic"], entry["structure"]) == (form, structure)
+
+
 @pytest.mark.parametrize("build", ASCII_PRECEDENCE)
 def test_ascii_forms_keep_the_parentheses_precedence_needs(build):
     """A right operand printed bare must mean the same under the input language's
