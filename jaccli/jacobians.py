@@ -393,7 +393,8 @@ def _factor(j: Jacobian, style: Style, first: bool = True) -> str:
             or text.startswith("-") or (isinstance(j, Kron) and not style.ascii) \
             or (matrix is not None and matrix.op in ("add", "neg", "mul", "div")) \
             or (not first and inner(style).ascii and isinstance(j, (Matrix, Column))
-                and payload.op == "matmul" and not follows_matmul_bare(payload)):
+                and payload is not None and payload.op == "matmul"
+                and not follows_matmul_bare(payload)):
         return f"({text})"
     return text
 
