@@ -209,6 +209,9 @@ class Algebra:
         args = tuple(self.simplify_inner(a) for a in e.args)
         if op in _ELEMENTWISE and args[0].op == "vec":          # f(vec(A)) = vec(f(A))
             return self.atom(typed("vec", (typed(op, (args[0].args[0],)),)))
+        if op == "softmax" and all(self.split(t)[1].op == "ones" for t in self.fitted(e.args[0])):
+            # softmax(c·𝟏) = 𝟏/n: every entry alike (softmax(x - x) too)
+            return self.poly(typed("div", (E.ones(e.shape), E.dim(e.shape[0]))))
         if op in _AT_ZERO and not self.poly(e.args[0]):         # f(0): sin(u - u) is 0
             value = _AT_ZERO[op]
             return {_ONE: value} if value else {}

@@ -481,11 +481,10 @@ def diagonal(d: Expr, n) -> Jacobian:
         return Zero(n, n)
     if E.is_one(d):
         return Identity(n)
-    c, u = E.coefficient(d)
-    if u.op == "ones":                          # diag(c·𝟏) = c·I
-        return scaled(E.num(c), n)
-    if d.op == "div" and d.args[0].op == "ones" and E.is_number(d.args[1]):    # diag(𝟏/c)
-        return scaled(E.num(E.quotient(1, d.args[1].value)), n)
+    if d.op == "mul" and d.args[1].op == "ones" and d.args[0].shape == ():    # diag(c·𝟏) = c·I
+        return scaled(d.args[0], n)
+    if d.op == "div" and d.args[0].op == "ones" and d.args[1].shape == ():    # diag(𝟏/c) = I/c
+        return scaled(E.div(E.ONE, d.args[1]), n)
     return Diagonal(d)
 
 

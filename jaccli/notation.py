@@ -156,6 +156,10 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
         return _name(e.value, s, e.shape), ATOM
     if op == "num":
         text = format_number(e.value)
+        if s.latex and "/" in text:     # 1/3 I would read as 1/(3 I) too
+            sign, (top, bottom) = ("-", text[1:].split("/")) if text.startswith("-") \
+                else ("", text.split("/"))
+            return f"{sign}\\frac{{{top}}}{{{bottom}}}", (UNARY if sign else ATOM)
         return text, (UNARY if text.startswith("-") else MUL if "/" in text else ATOM)
     printer = _PRINTERS.get(op)
     if printer is None:
