@@ -37,15 +37,10 @@ _ELEMENTWISE = set(E.ELEMENTWISE_FUNCTIONS) - {"sqrt"}
 _AT_ZERO = {"sin": 0, "tan": 0, "tanh": 0, "relu": 0, "abs": 0, "sign": 0, "step": 0,
             "cos": 1, "exp": 1, "sigmoid": Fraction(1, 2)}
 _ONE = E.ONE
-# Coefficients and exponents are ints when whole (most are 1), Fractions otherwise: ints add,
-# multiply and compare at C speed, Fractions in Python. Whatever divides starts from a
-# Fraction (_UNIT), so no quotient is ever a float.
-_UNIT, _HALF = Fraction(1), Fraction(1, 2)
-
-
-def _exact(q):
-    """A number as the algebra keeps it: an int when whole, else the Fraction."""
-    return q.numerator if q.denominator == 1 else q
+# Coefficients and exponents are exact numbers as nodes keep them (expr.exact): ints when
+# whole (most are 1), Fractions otherwise; whatever divides goes through expr.quotient, so no
+# quotient is ever a float.
+_HALF = Fraction(1, 2)
 
 
 def simplify(e: Expr) -> Expr:
@@ -171,7 +166,7 @@ class Algebra:
         if op == "num":
             if isinstance(e.value, float):            # inf, nan: kept as they are
                 return self.atom(e)
-            return {_ONE: _exact(e.value)} if e.value else {}
+            return {_ONE: e.value} if e.value else {}
         if op in ("var", "dim"):
             return self.atom(e)
         if op == "ones":
@@ -206,15 +201,15 @@ class Algebra:
             a = e.args[0]
             n = sizes.product(a.shape) if a.shape else 1
             return self.product(self.summed(a), (), self.inverse(self.poly(E.dim(n)), ()), ())
-        args = tuple(self.simplify_inner(a) for a in e.args)
-        if op in _ELEMENTWISE and args[0].op == "vec":          # f(vec(A)) = vec(f(A))
-            return self.atom(typed("vec", (typed(op, (args[0].args[0],)),)))
         if op == "softmax" and all(self.split(t)[1].op == "ones" for t in self.fitted(e.args[0])):
             # softmax(c·𝟏) = 𝟏/n: every entry alike (softmax(x - x) too)
             return self.poly(typed("div", (E.ones(e.shape), E.dim(e.shape[0]))))
         if op in _AT_ZERO and not self.poly(e.args[0]):         # f(0): sin(u - u) is 0
             value = _AT_ZERO[op]
             return {_ONE: value} if value else {}
+        args = tuple(self.simplify_inner(a) for a in e.args)
+        if op in _ELEMENTWISE and args[0].op == "vec":          # f(vec(A)) = vec(f(A))
+            return self.atom(typed("vec", (typed(op, (args[0].args[0],)),)))
         if op in _ELEMENTWISE and e.args[0].shape:              # f(s·𝟏) = f(s)·𝟏
             p = self.fitted(e.args[0])
             splits = [self.split(t) for t in p]
@@ -311,7 +306,7 @@ class Algebra:
         if len(p) > 1:
             p = self.as_factor(p, shape)
         (t, c), = p.items()
-        return {self.term({b: -x for b, x in self.factors_of(t).items()}): _exact(_UNIT / c)}
+        return {self.term({b: -x for b, x in self.factors_of(t).items()}): E.quotient(1, c)}
 
     def power(self, e: Expr) -> dict:
         a, b = e.args
@@ -322,7 +317,7 @@ class Algebra:
             return self.raised(self.poly(a), a.shape, pb[_ONE])
         return self.atom(typed("pow", (self.simplify_inner(a), self.simplify_inner(b))))
 
-    def raised(self, p: dict, shape, k: Fraction) -> dict:
+    def raised(self, p: dict, shape, k: Fraction | int) -> dict:
         if not p:
             return {} if k > 0 else self.atom(typed("pow", (E.zeros(shape), E.num(k))))
         if len(p) == 1:
@@ -330,15 +325,15 @@ class Algebra:
             f = self.factors_of(t)
             whole = k.denominator == 1
             if whole or (c == 1 and all(x == 1 for x in f.values()) and len(f) == 1):
-                folded = E.fold_power(Fraction(c), Fraction(k))
+                folded = E.fold_power(c, k)
                 if folded is not None:
-                    return {self.term({b: x * k for b, x in f.items()}): _exact(folded)}
+                    return {self.term({b: x * k for b, x in f.items()}): folded}
         g, common, rest = self.content(p) if len(p) > 1 else (1, {}, p)
-        folded = E.fold_power(Fraction(g), Fraction(k))
+        folded = E.fold_power(g, k)
         if len(p) > 1 and folded is not None and k.denominator == 1:
             raised = {b: x * k for b, x in common.items()}
             return {self.term(times(raised, {self.whole(self.sum_expr(rest, shape)): k})):
-                    _exact(folded)}
+                    folded}
         return {self.term({self.whole(self.build(p, shape)): k}): 1}
 
     # ------------------------------------------------------------------ linear maps
@@ -553,8 +548,8 @@ class Algebra:
             f = dict(self.factors_of(t))
             for b, x in common.items():
                 f[b] -= x
-            rest[self.term(f)] = _exact(c / g)        # g is a Fraction: never a float
-        return _exact(g), common, rest
+            rest[self.term(f)] = E.quotient(c, g)
+        return E.exact(g), common, rest
 
     def build(self, p: dict, shape) -> Expr:
         p = {t: c for t, c in p.items() if c}
@@ -624,7 +619,6 @@ class Algebra:
         if inner:
             total = self.build(inner, shapes[0])
             g, core = _peel(total)
-            g = _exact(g)
             key = self.term({typed("sum", (core,)): 1})
             old = out.get(key)
             out[key] = g if old is None else old + g
@@ -663,7 +657,6 @@ class Algebra:
                     inner[key] = p[u] if old is None else old + p[u]
                 other = core.args[1 - side]
                 g, combined = _peel(self.build(inner, other.shape))
-                g = _exact(g)
                 args = (shared, combined) if side == 0 else (combined, shared)
                 key = self.term({typed("matmul", args): 1})
                 old = out.get(key)
@@ -772,8 +765,8 @@ def scaled(c: Fraction | int, t: Expr) -> Expr:
     return typed("neg", (body,)) if c < 0 else body
 
 
-def _peel(e: Expr) -> tuple[Fraction, Expr]:
-    """e = g·core for the number g that `scaled` put in front."""
+def _peel(e: Expr) -> tuple[Fraction | int, Expr]:
+    """e = g·core for the exact number g that `scaled` put in front."""
     if e.op == "neg":
         g, core = _peel(e.args[0])
         return -g, core
@@ -782,7 +775,7 @@ def _peel(e: Expr) -> tuple[Fraction, Expr]:
         return E.quotient(g, e.args[1].value), core
     if e.op == "mul" and E.is_number(e.args[0]) and not isinstance(e.args[0].value, float):
         return e.args[0].value, e.args[1]
-    return _UNIT, e
+    return 1, e
 
 
 def _fit(e: Expr, shape) -> Expr:

@@ -244,7 +244,7 @@ def zeros(shape) -> Expr:
 
 ZERO = num(0)
 ONE = num(1)
-_F0, _F1, _FM1 = 0, 1, -1       # coefficients, as exact numbers (ints when whole)
+_F0, _F1 = 0, 1        # coefficients, as exact numbers (ints when whole)
 
 
 def is_zero(e: Expr) -> bool:
@@ -281,18 +281,13 @@ def coefficient(t: Expr) -> tuple:
         return t.value, ONE
     if t.op == "neg":
         c, u = coefficient(t.args[0])
-        return _negated(c), u
+        return -c, u
     if t.op == "mul" and is_number(t.args[0]):
         c, u = coefficient(t.args[1])
         return (t.args[0].value if c == 1 else t.args[0].value * c), u
     if t.op == "div" and is_number(t.args[0]) and t.args[0].value != 1:
         return t.args[0].value, typed("div", (ONE, t.args[1]))
     return _F1, t
-
-
-def _negated(c):
-    """-c."""
-    return -c
 
 
 def _scaled(c, core: Expr, shape) -> Expr:
@@ -367,7 +362,7 @@ def _common_left_factors(coefficients: dict) -> dict:
 
 def neg(a: Expr) -> Expr:
     c, u = coefficient(a)
-    return _scaled(_negated(c), u, a.shape)
+    return _scaled(-c, u, a.shape)
 
 
 def sub(a: Expr, b: Expr) -> Expr:

@@ -157,9 +157,9 @@ def _show(e: Expr, s: Style) -> tuple[str, int]:
     if op == "num":
         text = format_number(e.value)
         if s.latex and "/" in text:     # 1/3 I would read as 1/(3 I) too
-            sign, (top, bottom) = ("-", text[1:].split("/")) if text.startswith("-") \
-                else ("", text.split("/"))
-            return f"{sign}\\frac{{{top}}}{{{bottom}}}", (UNARY if sign else ATOM)
+            v = e.value
+            frac = f"\\frac{{{abs(v.numerator)}}}{{{v.denominator}}}"
+            return ("-" + frac, UNARY) if v < 0 else (frac, ATOM)
         return text, (UNARY if text.startswith("-") else MUL if "/" in text else ATOM)
     printer = _PRINTERS.get(op)
     if printer is None:
